@@ -1,0 +1,37 @@
+package import MilestoneWire
+
+extension Metadata {
+    package init(wireEntries: [MetadataEntry]) {
+        self.init()
+        for entry in wireEntries {
+            self.add(entry.value, forKey: entry.key)
+        }
+    }
+
+    package var wireEntries: [MetadataEntry] {
+        self.entries.map { entry in
+            var wire = MetadataEntry()
+            wire.key = entry.key
+            wire.value = entry.value
+            return wire
+        }
+    }
+
+    /// Why these metadata cannot go on the wire, or nil: keys are non-empty lowercase
+    /// `[a-z0-9-_.]`, at most 64 entries.
+    package var wireProblem: String? {
+        if self.entries.count > 64 {
+            return "too many metadata entries (\(self.entries.count), at most 64)"
+        }
+        for entry in self.entries {
+            let valid = !entry.key.isEmpty && entry.key.utf8.count <= 128 && entry.key.utf8.allSatisfy { byte in
+                (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2D || byte == 0x5F
+                    || byte == 0x2E
+            }
+            if !valid {
+                return "invalid metadata key \"\(entry.key.prefix(40))\": keys are lowercase [a-z0-9-_.], 1-128 characters"
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,68 @@
+/// Key-value pairs sent with a call or its response. Keys are lowercase; a key may repeat.
+///
+/// Well-known keys: `authorization` (`Bearer TOKEN`) and `x-request-id`.
+public struct Metadata: Hashable, Sendable, ExpressibleByDictionaryLiteral, Sequence {
+    public private(set) var entries: [(key: String, value: String)]
+
+    public init() {
+        self.entries = []
+    }
+
+    public init(dictionaryLiteral elements: (String, String)...) {
+        self.entries = elements.map { (key: $0.0.lowercased(), value: $0.1) }
+    }
+
+    /// The first value for `key`; setting replaces every value of `key`.
+    public subscript(key: String) -> String? {
+        get {
+            let key = key.lowercased()
+            return self.entries.first { $0.key == key }?.value
+        }
+        set {
+            let key = key.lowercased()
+            self.entries.removeAll { $0.key == key }
+            if let newValue {
+                self.entries.append((key: key, value: newValue))
+            }
+        }
+    }
+
+    /// Adds a value, keeping those already there.
+    public mutating func add(_ value: String, forKey key: String) {
+        self.entries.append((key: key.lowercased(), value: value))
+    }
+
+    public var isEmpty: Bool { self.entries.isEmpty }
+    public var count: Int { self.entries.count }
+
+    public func makeIterator() -> some IteratorProtocol<(key: String, value: String)> {
+        self.entries.makeIterator()
+    }
+
+    public static func == (lhs: Metadata, rhs: Metadata) -> Bool {
+        lhs.entries.elementsEqual(rhs.entries) { $0.key == $1.key && $0.value == $1.value }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        for entry in self.entries {
+            hasher.combine(entry.key)
+            hasher.combine(entry.value)
+        }
+    }
+
+    /// Well-known keys.
+    public enum Keys {
+        public static let authorization = "authorization"
+        public static let requestID = "x-request-id"
+    }
+}
+
+extension Metadata: CustomStringConvertible {
+    /// The keys and values, with the value of `authorization` redacted.
+    public var description: String {
+        let shown = self.entries.map { entry in
+            entry.key == Keys.authorization ? "\(entry.key): <redacted>" : "\(entry.key): \(entry.value)"
+        }
+        return "[" + shown.joined(separator: ", ") + "]"
+    }
+}

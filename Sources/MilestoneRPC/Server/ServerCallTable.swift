@@ -1,0 +1,128 @@
+/// The calls of one server connection: a pure state machine, guarded by the dispatcher's lock.
+///
+/// A call is in the table from its request until exactly one party answers it: the handler finishing, its
+/// deadline expiring, the client cancelling it, or the connection closing. Whoever removes it answers; the
+/// others find it gone and do nothing.
+package struct ServerCallTable {
+    package struct Call {
+        package var task: Task<Void, Never>?
+        package var timer: (any CallTimer)?
+    }
+
+    package enum Phase: Equatable {
+        case serving
+        /// GoAway sent: calls already accepted finish, new ones are refused.
+        case draining
+        /// The connection is going away: every call was cancelled.
+        case closed
+    }
+
+    package private(set) var phase: Phase = .serving
+    package private(set) var calls: [UInt64: Call] = [:]
+    /// The highest call id accepted, for GoAway's `last_call_id`.
+    package private(set) var lastAcceptedCallID: UInt64 = 0
+    /// Calls removed from `calls` whose response is still being written.
+    private var answering = 0
+    private var idleWaiters: [CheckedContinuation<Void, Never>] = []
+
+    package init() {}
+
+    package enum RequestAction: Equatable {
+        case accept
+        case rejectDuplicateID
+        case rejectDraining
+        case rejectClosed
+    }
+
+    package mutating func receiveRequest(callID: UInt64) -> RequestAction {
+        switch self.phase {
+        case .closed:
+            return .rejectClosed
+        case .draining:
+            return .rejectDraining
+        case .serving:
+            if self.calls[callID] != nil {
+                return .rejectDuplicateID
+            }
+            self.calls[callID] = Call(task: nil, timer: nil)
+            self.lastAcceptedCallID = max(self.lastAcceptedCallID, callID)
+            return .accept
+        }
+    }
+
+    /// Records the call's task and timer. Returns false when the call was already answered, in which case
+    /// the caller cancels both.
+    package mutating func started(callID: UInt64, task: Task<Void, Never>, timer: (any CallTimer)?) -> Bool {
+        guard self.calls[callID] != nil else { return false }
+        self.calls[callID] = Call(task: task, timer: timer)
+        return true
+    }
+
+    /// The handler finished: the caller sends its response when this returns the call, then calls
+    /// ``answered()``.
+    package mutating func finish(callID: UInt64) -> Call? {
+        guard let call = self.remove(callID) else { return nil }
+        self.answering += 1
+        return call
+    }
+
+    /// The deadline passed: the caller cancels the task, answers DEADLINE_EXCEEDED, then calls
+    /// ``answered()``.
+    package mutating func expire(callID: UInt64) -> Call? {
+        self.finish(callID: callID)
+    }
+
+    /// A response was written: returns the idle waiters to resume, if the table became idle.
+    package mutating func answered() -> [CheckedContinuation<Void, Never>] {
+        self.answering -= 1
+        return self.takeIdleWaiters()
+    }
+
+    /// The client cancelled: the caller cancels the task and sends nothing.
+    package mutating func cancel(callID: UInt64) -> Call? {
+        self.remove(callID)
+    }
+
+    /// Starts draining; returns the last accepted call id for GoAway, or nil if already draining or closed.
+    package mutating func beginDrain() -> UInt64? {
+        guard self.phase == .serving else { return nil }
+        self.phase = .draining
+        return self.lastAcceptedCallID
+    }
+
+    /// Closes the table: returns every call still running, for the caller to cancel.
+    package mutating func close() -> [Call] {
+        self.phase = .closed
+        let running = Array(self.calls.values)
+        self.calls.removeAll()
+        return running
+    }
+
+    /// No call is running and no response is being written.
+    package var isIdle: Bool { self.calls.isEmpty && self.answering == 0 }
+
+    /// Registers a waiter resumed when the table is idle; returns false (not registered) when idle now or
+    /// closed.
+    package mutating func waitForIdle(_ continuation: CheckedContinuation<Void, Never>) -> Bool {
+        if self.isIdle || self.phase == .closed { return false }
+        self.idleWaiters.append(continuation)
+        return true
+    }
+
+    private mutating func remove(_ callID: UInt64) -> Call? {
+        guard let call = self.calls.removeValue(forKey: callID) else { return nil }
+        return call
+    }
+
+    /// The waiters to resume, once the table has become idle.
+    package mutating func takeIdleWaiters() -> [CheckedContinuation<Void, Never>] {
+        guard self.isIdle else { return [] }
+        return self.takeAllWaiters()
+    }
+
+    /// Every waiter, whether idle or not: when the connection closes.
+    package mutating func takeAllWaiters() -> [CheckedContinuation<Void, Never>] {
+        defer { self.idleWaiters.removeAll() }
+        return self.idleWaiters
+    }
+}

@@ -1,0 +1,327 @@
+package import Logging
+package import MilestoneWire
+import Synchronization
+
+/// Serves the calls of one connection, whatever carries its frames: decodes each frame, runs handlers
+/// concurrently (one task per call), enforces deadlines, honours cancels, answers pings, and drains.
+///
+/// The transport feeds it frames with ``receive(_:)`` and gives it a `write` function for encoded frames.
+package final class ServerConnectionDispatcher: Sendable {
+    /// What the transport does with the connection after a frame.
+    package enum Outcome: Sendable, Equatable {
+        case keepOpen
+        /// The peer broke the protocol: a GoAway was sent; close the connection.
+        case close(reason: String)
+    }
+
+    private let table = Mutex(ServerCallTable())
+    private let pipeline: ServerPipeline
+    private let scheduler: any CallTimerScheduler
+    private let write: @Sendable ([UInt8]) async -> Void
+    private let peer: String
+    private let logger: Logger
+    private let maxFrameSize: Int
+
+    package init(
+        pipeline: ServerPipeline,
+        scheduler: any CallTimerScheduler,
+        peer: String,
+        maxFrameSize: Int,
+        logger: Logger,
+        write: @escaping @Sendable ([UInt8]) async -> Void
+    ) {
+        self.pipeline = pipeline
+        self.maxFrameSize = maxFrameSize
+        self.scheduler = scheduler
+        self.peer = peer
+        self.logger = logger
+        self.write = write
+    }
+
+    // MARK: Inbound frames
+
+    /// Handles one frame; `frame` is the result of decoding `byteCount` bytes.
+    package func receive(_ decoded: Result<Frame, any Error>, byteCount: Int) async -> Outcome {
+        let frame: Frame
+        switch decoded {
+        case .success(let decoded):
+            frame = decoded
+        case .failure(let error):
+            return await self.protocolViolation("malformed frame of \(byteCount) bytes: \(error)")
+        }
+        switch frame.kind {
+        case .request(let request):
+            return await self.receive(request)
+        case .cancel(let cancel):
+            self.receiveCancel(callID: cancel.callID)
+            return .keepOpen
+        case .ping(let ping):
+            var pong = Pong()
+            pong.opaque = ping.opaque
+            await self.send(Frame(kind: .pong(pong)))
+            return .keepOpen
+        case .pong, nil:
+            // A pong answers nothing the server asked; an empty frame is a no-op.
+            return .keepOpen
+        case .goAway:
+            // The client is going away; it closes the connection itself.
+            return .keepOpen
+        case .response:
+            return await self.protocolViolation("a client sent a response frame")
+        }
+    }
+
+    private func receive(_ request: CallRequest) async -> Outcome {
+        let callID = request.callID
+        guard callID != 0 else {
+            return await self.protocolViolation("call id 0 is reserved")
+        }
+        let metadata = Metadata(wireEntries: request.metadata)
+        let requestID = metadata[Metadata.Keys.requestID].flatMap { $0.isEmpty || $0.utf8.count > 128 ? nil : $0 }
+            ?? Self.makeRequestID()
+
+        switch self.table.withLock({ $0.receiveRequest(callID: callID) }) {
+        case .accept:
+            break
+        case .rejectDuplicateID:
+            return await self.protocolViolation("call id \(callID) is already in use")
+        case .rejectDraining:
+            await self.sendResponse(
+                callID: callID,
+                requestID: requestID,
+                .failure(RPCError(code: .unavailable, message: "the server is shutting down; retry on a new connection"))
+            )
+            return .keepOpen
+        case .rejectClosed:
+            return .keepOpen
+        }
+
+        if let problem = metadata.wireProblem {
+            await self.answerNow(callID: callID, requestID: requestID, RPCError(code: .invalidArgument, message: problem))
+            return .keepOpen
+        }
+        guard let entry = self.pipeline.entry(for: request.method) else {
+            let shown = request.method.isEmpty ? "(empty)" : "\"\(request.method.prefix(200))\""
+            await self.answerNow(
+                callID: callID,
+                requestID: requestID,
+                RPCError(code: .unimplemented, message: "unknown method \(shown)")
+            )
+            return .keepOpen
+        }
+
+        let deadline = request.timeoutMicros > 0
+            ? Deadline.after(.microseconds(Int64(clamping: request.timeoutMicros))) : nil
+        var logger = self.logger
+        logger[metadataKey: "request-id"] = "\(requestID)"
+        let context = ServerContext(
+            method: request.method,
+            requestMetadata: metadata,
+            requestID: requestID,
+            deadline: deadline,
+            peer: self.peer,
+            access: entry.access,
+            logger: logger
+        )
+        let serverRequest = ServerRequest(metadata: metadata, payload: request.payload)
+        let task = Task {
+            await self.run(entry.handler, serverRequest, context, callID: callID)
+        }
+        let timer = deadline.map { deadline in
+            self.scheduler.schedule(after: deadline.remaining) { [self] in
+                self.expire(callID: callID, requestID: requestID)
+            }
+        }
+        if !self.table.withLock({ $0.started(callID: callID, task: task, timer: timer) }) {
+            // Answered (or the connection closed) before the task was recorded.
+            timer?.cancel()
+        }
+        return .keepOpen
+    }
+
+    private func run(
+        _ handler: Router.Handler,
+        _ request: ServerRequest,
+        _ context: ServerContext,
+        callID: UInt64
+    ) async {
+        let result: Result<ServerResponse, RPCError>
+        do {
+            let response = try await Deadline.$current.withValue(context.deadline) {
+                try await handler(request, context)
+            }
+            result = .success(response)
+        } catch let error as RPCError {
+            result = .failure(error)
+        } catch is CancellationError {
+            result = .failure(
+                context.deadline?.hasPassed == true
+                    ? RPCError(code: .deadlineExceeded, message: "the deadline passed before the call finished")
+                    : RPCError(code: .cancelled, message: "the call was cancelled")
+            )
+        } catch {
+            context.logger.error(
+                "handler failed with an unexpected error",
+                metadata: ["method": "\(context.method)", "error": "\(String(reflecting: error))"]
+            )
+            result = .failure(RPCError(code: .internal, message: "internal error (request id \(context.requestID))"))
+        }
+        guard let call = self.table.withLock({ $0.finish(callID: callID) }) else {
+            return  // The deadline, a cancel or the connection's end answered it already.
+        }
+        call.timer?.cancel()
+        await self.sendResponse(callID: callID, requestID: context.requestID, result)
+        self.answered()
+    }
+
+    private func expire(callID: UInt64, requestID: String) {
+        guard let call = self.table.withLock({ $0.expire(callID: callID) }) else { return }
+        call.task?.cancel()
+        Task {
+            await self.sendResponse(
+                callID: callID,
+                requestID: requestID,
+                .failure(RPCError(code: .deadlineExceeded, message: "the deadline passed before the call finished"))
+            )
+            self.answered()
+        }
+    }
+
+    private func receiveCancel(callID: UInt64) {
+        let (call, waiters) = self.table.withLock { table in
+            let call = table.cancel(callID: callID)
+            return (call, table.takeIdleWaiters())
+        }
+        call?.timer?.cancel()
+        call?.task?.cancel()
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Answers an accepted call that never reached a handler.
+    private func answerNow(callID: UInt64, requestID: String, _ error: RPCError) async {
+        guard self.table.withLock({ $0.finish(callID: callID) }) != nil else { return }
+        await self.sendResponse(callID: callID, requestID: requestID, .failure(error))
+        self.answered()
+    }
+
+    private func answered() {
+        let waiters = self.table.withLock { $0.answered() }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    // MARK: Draining and closing
+
+    /// Sends GoAway and refuses new calls; returns once every accepted call has been answered.
+    package func drain(reason: String = "the server is shutting down") async {
+        if let lastCallID = self.table.withLock({ $0.beginDrain() }) {
+            var goAway = GoAway()
+            goAway.lastCallID = lastCallID
+            goAway.status = .unavailable
+            goAway.message = reason
+            await self.send(Frame(kind: .goAway(goAway)))
+        }
+        await self.waitUntilIdle()
+    }
+
+    /// Cancels every call still running; they get no response (the connection is closing).
+    package func close() {
+        let (calls, waiters) = self.table.withLock { table in
+            (table.close(), table.takeAllWaiters())
+        }
+        for call in calls {
+            call.timer?.cancel()
+            call.task?.cancel()
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    package func waitUntilIdle() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let registered = self.table.withLock { $0.waitForIdle(continuation) }
+            if !registered { continuation.resume() }
+        }
+    }
+
+    package var callsInFlight: Int {
+        self.table.withLock { $0.calls.count }
+    }
+
+    // MARK: Writing
+
+    private func protocolViolation(_ reason: String) async -> Outcome {
+        await self.goAway(.invalidArgument, reason)
+        return .close(reason: reason)
+    }
+
+    /// Tells the client the connection is closing and why (the transport closes it): a protocol violation,
+    /// an oversized frame, or the connection limit.
+    package func goAway(_ code: RPCError.Code, _ reason: String) async {
+        self.logger.warning(
+            "closing connection",
+            metadata: ["peer": "\(self.peer)", "status": "\(code)", "reason": "\(reason)"]
+        )
+        var goAway = GoAway()
+        goAway.lastCallID = self.table.withLock { $0.lastAcceptedCallID }
+        goAway.status = code.wireStatus
+        goAway.message = reason
+        await self.send(Frame(kind: .goAway(goAway)))
+    }
+
+    private func sendResponse(callID: UInt64, requestID: String, _ result: Result<ServerResponse, RPCError>) async {
+        var response = CallResponse()
+        response.callID = callID
+        switch result {
+        case .success(let success):
+            response.status = .ok
+            var metadata = success.metadata
+            metadata[Metadata.Keys.requestID] = requestID
+            response.metadata = metadata.wireEntries
+            response.payload = success.payload
+        case .failure(let error):
+            response.status = error.code.wireStatus
+            response.message = error.message
+            var metadata = error.metadata
+            metadata[Metadata.Keys.requestID] = requestID
+            response.metadata = metadata.wireEntries
+        }
+        var fallback = CallResponse()
+        fallback.callID = callID
+        fallback.metadata = Metadata(dictionaryLiteral: (Metadata.Keys.requestID, requestID)).wireEntries
+        do {
+            let bytes = try Frame(kind: .response(response)).wireBytes()
+            if bytes.count <= self.maxFrameSize {
+                await self.write(bytes)
+                return
+            }
+            fallback.status = .resourceExhausted
+            fallback.message = "the response of \(bytes.count) bytes exceeds the frame limit of \(self.maxFrameSize) bytes"
+        } catch {
+            // Only a NUL character in a handler's string can make encoding fail.
+            fallback.status = .internal
+            fallback.message = "the response could not be encoded"
+        }
+        self.logger.error("response not sent", metadata: ["call-id": "\(callID)", "reason": "\(fallback.message)"])
+        await self.send(Frame(kind: .response(fallback)))
+    }
+
+    private func send(_ frame: Frame) async {
+        do {
+            await self.write(try frame.wireBytes())
+        } catch {
+            self.logger.error("frame could not be encoded", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private static func makeRequestID() -> String {
+        let value = UInt64.random(in: .min ... .max)
+        let hex = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
+
+extension Frame {
+    package init(kind: Kind) {
+        self.init()
+        self.kind = kind
+    }
+}

@@ -1,0 +1,16 @@
+package import MilestoneWire
+
+extension RPCError.Code {
+    /// The envelope's status enum for this code.
+    package var wireStatus: StatusCode {
+        StatusCode(rawValue: Int32(self.rawValue))
+    }
+}
+
+extension StatusCode {
+    /// The error code of a non-OK status; unknown numbers map to UNKNOWN, as gRPC does.
+    package var errorCode: RPCError.Code? {
+        if self == .ok { return nil }
+        return RPCError.Code(rawValue: Int(self.rawValue)) ?? .unknown
+    }
+}

@@ -1,0 +1,262 @@
+public import Logging
+public import MilestoneRPC
+public import MilestoneWire
+import NIOCore
+import NIOPosix
+public import ServiceLifecycle
+import Synchronization
+
+/// Calls the methods of one server over one multiplexed TCP connection, reconnecting as needed.
+///
+/// The connection lives in ``run()``: run the client in a task group or `ServiceGroup` for as long as you
+/// use it, or use ``withRPCClient(_:configuration:logger:_:)``.
+public final class RPCClient: Service, Sendable {
+    public let endpoint: Endpoint
+    public let configuration: RPCClientConfiguration
+    private let logger: Logger
+    private let group: any EventLoopGroup
+    private let state: Mutex<State>
+    private let connectRequests: AsyncStream<Void>
+    private let connectRequestsContinuation: AsyncStream<Void>.Continuation
+
+    private struct State {
+        var machine: ClientConnectionStateMachine<ClientConnection>
+        var nextWaiterID = 0
+    }
+
+    public init(endpoint: Endpoint, configuration: RPCClientConfiguration = RPCClientConfiguration(), logger: Logger) {
+        self.endpoint = endpoint
+        self.configuration = configuration
+        self.logger = logger
+        self.group = MultiThreadedEventLoopGroup.singleton
+        self.state = Mutex(State(machine: ClientConnectionStateMachine(backoff: configuration.backoff)))
+        (self.connectRequests, self.connectRequestsContinuation) = AsyncStream.makeStream(of: Void.self)
+    }
+
+    /// Maintains the connection until ``beginGracefulShutdown()``, the service group's shutdown, or
+    /// cancellation; then closes it.
+    public func run() async throws {
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await withDiscardingTaskGroup { group in
+                    for await _ in self.connectRequests {
+                        group.addTask {
+                            await self.connectAndServe()
+                        }
+                    }
+                }
+            } onGracefulShutdown: {
+                self.beginGracefulShutdown()
+            }
+        } onCancel: {
+            self.beginGracefulShutdown()
+        }
+    }
+
+    /// Fails calls waiting for a connection, closes the connection, and lets ``run()`` return.
+    public func beginGracefulShutdown() {
+        let (waiters, connection) = self.state.withLock { $0.machine.shutDown() }
+        let error = RPCError(code: .unavailable, message: "the client is shut down")
+        for waiter in waiters { waiter.resume(throwing: error) }
+        connection?.close()
+        self.connectRequestsContinuation.finish()
+    }
+
+    // MARK: Calls
+
+    /// Calls `method`. Idempotent methods are retried on UNAVAILABLE (``RetryPolicy``).
+    ///
+    /// - Throws: ``RPCError``, always: the server's status, DEADLINE_EXCEEDED, CANCELLED, UNAVAILABLE.
+    public func unary<Input, Output>(
+        _ method: WireMethod<Input, Output>,
+        _ request: Input,
+        options: CallOptions = .default
+    ) async throws -> Output {
+        try await self.call(method, request, options: options).message
+    }
+
+    /// Calls `method` and returns the response with the server's metadata.
+    public func call<Input, Output>(
+        _ method: WireMethod<Input, Output>,
+        _ request: Input,
+        options: CallOptions = .default
+    ) async throws -> ClientResponse<Output> {
+        let payload: [UInt8]
+        do {
+            payload = try request.wireBytes()
+        } catch {
+            throw RPCError(code: .invalidArgument, message: "the request could not be encoded: \(error)")
+        }
+        let timeout = options.timeout ?? self.configuration.defaultTimeout
+        let deadline = Deadline.earliest(timeout.map { Deadline.after($0) }, Deadline.current)
+        var metadata = options.metadata
+        if let token = self.configuration.token, metadata[Metadata.Keys.authorization] == nil {
+            metadata[Metadata.Keys.authorization] = "Bearer \(token)"
+        }
+        let retryPolicy = options.retries && method.isIdempotent ? self.configuration.retry : .none
+        var generator = SystemRandomNumberGenerator()
+        var attempt = 1
+        while true {
+            do {
+                let response = try await self.attempt(method.name, payload, metadata, deadline)
+                do {
+                    return ClientResponse(
+                        message: try Output(wireBytes: response.payload),
+                        metadata: Metadata(wireEntries: response.metadata)
+                    )
+                } catch {
+                    throw RPCError(code: .internal, message: "the response is not a valid \(Output.self) message")
+                }
+            } catch let error as RPCError where retryPolicy.shouldRetry(error.code, attempt: attempt) {
+                let delay = retryPolicy.backoff(afterAttempt: attempt, using: &generator)
+                if let deadline, deadline.remaining <= delay { throw error }
+                self.logger.debug(
+                    "retrying",
+                    metadata: ["method": "\(method.name)", "attempt": "\(attempt)", "error": "\(error)"]
+                )
+                do {
+                    try await Task.sleep(for: delay)
+                } catch {
+                    throw RPCError(code: .cancelled, message: "the call was cancelled")
+                }
+                attempt += 1
+            }
+        }
+    }
+
+    private func attempt(
+        _ method: String,
+        _ payload: [UInt8],
+        _ metadata: Metadata,
+        _ deadline: Deadline?
+    ) async throws -> CallResponse {
+        if Task.isCancelled {
+            throw RPCError(code: .cancelled, message: "the call was cancelled")
+        }
+        if let deadline, deadline.hasPassed {
+            throw RPCError(code: .deadlineExceeded, message: "the deadline passed before the call was sent")
+        }
+        let connection = try await self.connection(deadline: deadline)
+        return try await connection.call(method: method, payload: payload, metadata: metadata, deadline: deadline)
+    }
+
+    /// The ready connection, or the one being made (waiting at most until `deadline`).
+    private func connection(deadline: Deadline?) async throws -> ClientConnection {
+        let id = self.state.withLock { state -> Int in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ClientConnection, any Error>) in
+                let action = self.state.withLock { $0.machine.acquire(id: id, waiter: continuation) }
+                switch action {
+                case .use(let connection):
+                    continuation.resume(returning: connection)
+                case .fail(let error):
+                    continuation.resume(throwing: error)
+                case .wait(let startConnecting):
+                    if startConnecting {
+                        self.connectRequestsContinuation.yield()
+                    }
+                    if let deadline {
+                        _ = self.group.next().scheduleTask(in: TimeAmount(deadline.remaining)) {
+                            self.abandonWaiter(id, RPCError(code: .deadlineExceeded, message: "the deadline passed while connecting to \(self.endpoint)"))
+                        }
+                    }
+                }
+            }
+        } onCancel: {
+            self.abandonWaiter(id, RPCError(code: .cancelled, message: "the call was cancelled"))
+        }
+    }
+
+    private func abandonWaiter(_ id: Int, _ error: RPCError) {
+        self.state.withLock { $0.machine.cancelWaiter(id: id) }?.resume(throwing: error)
+    }
+
+    // MARK: Connections
+
+    private func connectAndServe() async {
+        let timeout = self.state.withLock { $0.machine.connectTimeout }
+        let maxFrameSize = self.configuration.maxFrameSize
+        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        do {
+            channel = try await ClientBootstrap(group: self.group)
+                .connectTimeout(TimeAmount(timeout))
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+                .connect(host: self.endpoint.host, port: self.endpoint.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.wrapFramed(maxFrameSize: maxFrameSize)
+                    }
+                }
+        } catch {
+            let failure = RPCError(code: .unavailable, message: "cannot connect to \(self.endpoint): \(error)")
+            let (waiters, retryAfter) = self.state.withLock { $0.machine.connectFailed(failure) }
+            self.logger.info(
+                "connection attempt failed",
+                metadata: ["endpoint": "\(self.endpoint)", "error": "\(error)", "retry-after": "\(retryAfter)"]
+            )
+            for waiter in waiters { waiter.resume(throwing: failure) }
+            return
+        }
+
+        do {
+            try await channel.executeThenClose { inbound, outbound in
+                let connection = ClientConnection(
+                    channel: channel.channel,
+                    outbound: outbound,
+                    maxFrameSize: maxFrameSize,
+                    logger: self.logger
+                )
+                let (waiters, shutDown) = self.state.withLock { state in
+                    (state.machine.connectSucceeded(connection), state.machine.isShutDown)
+                }
+                if shutDown { return }
+                self.logger.debug("connected", metadata: ["endpoint": "\(self.endpoint)"])
+                for waiter in waiters { waiter.resume(returning: connection) }
+
+                await withDiscardingTaskGroup { group in
+                    if let interval = self.configuration.keepaliveInterval {
+                        let timeout = self.configuration.keepaliveTimeout
+                        group.addTask { await connection.keepalive(interval: interval, timeout: timeout) }
+                    }
+                    do {
+                        for try await frame in inbound {
+                            if case .goingAway = connection.receive(frame) {
+                                self.state.withLock { $0.machine.connectionUnusable(connection) }
+                            }
+                        }
+                    } catch {
+                        self.logger.debug("connection read failed", metadata: ["error": "\(error)"])
+                    }
+                    group.cancelAll()
+                }
+                self.state.withLock { $0.machine.connectionUnusable(connection) }
+                connection.closed(error: RPCError(code: .unavailable, message: "the connection to \(self.endpoint) closed"))
+            }
+        } catch {
+            self.logger.debug("connection closed with an error", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// A successful call's response message and the metadata the server sent with it.
+public struct ClientResponse<Message: WireMessage>: Sendable {
+    public var message: Message
+    public var metadata: Metadata
+}
+
+/// Runs a client for the duration of `body`, then shuts it down.
+public func withRPCClient<Result: Sendable>(
+    _ endpoint: Endpoint,
+    configuration: RPCClientConfiguration = RPCClientConfiguration(),
+    logger: Logger,
+    _ body: (RPCClient) async throws -> Result
+) async throws -> Result {
+    let client = RPCClient(endpoint: endpoint, configuration: configuration, logger: logger)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await client.run() }
+        defer { client.beginGracefulShutdown() }
+        return try await body(client)
+    }
+}

@@ -1,0 +1,46 @@
+public import MilestoneRPC
+import MilestoneWire
+import Synchronization
+
+/// The `milestone.testing.v1.Echo` service: answers with what it was sent, after an optional delay, or
+/// fails on request. Counts its calls and the calls it saw cancelled, for tests to check.
+public final class EchoService: Sendable {
+    private let counters = Mutex((calls: 0, cancelled: 0))
+
+    public init() {}
+
+    /// Calls started so far.
+    public var calls: Int { self.counters.withLock { $0.calls } }
+    /// Calls whose handler was cancelled (client cancel, deadline, drain grace period).
+    public var cancelled: Int { self.counters.withLock { $0.cancelled } }
+
+    public func register(in router: inout Router, access: MethodAccess = .unauthenticated) {
+        router.register(Echo.echo, access: access) { request, context in
+            try await self.echo(request, context)
+        }
+        router.register(Echo.echoOnce, access: access) { request, context in
+            try await self.echo(request, context)
+        }
+    }
+
+    private func echo(_ request: EchoRequest, _ context: ServerContext) async throws -> EchoResponse {
+        self.counters.withLock { $0.calls += 1 }
+        if request.delayMillis > 0 {
+            do {
+                try await Task.sleep(for: .milliseconds(Int(request.delayMillis)))
+            } catch {
+                self.counters.withLock { $0.cancelled += 1 }
+                throw error
+            }
+        }
+        if request.failWithCode != 0 {
+            let code = RPCError.Code(rawValue: Int(request.failWithCode)) ?? .unknown
+            throw RPCError(code: code, message: request.text)
+        }
+        var response = EchoResponse()
+        response.payload = request.payload
+        response.text = request.text
+        response.metadataKeys = context.requestMetadata.map(\.key).sorted()
+        return response
+    }
+}
