@@ -25,6 +25,7 @@ public final class EchoService: Sendable {
 
     private func echo(_ request: EchoRequest, _ context: ServerContext) async throws -> EchoResponse {
         self.counters.withLock { $0.calls += 1 }
+        let deadlineMillis = context.deadline.map { Int64($0.remaining.wholeMilliseconds) } ?? -1
         if request.delayMillis > 0 {
             do {
                 try await Task.sleep(for: .milliseconds(Int(request.delayMillis)))
@@ -41,6 +42,7 @@ public final class EchoService: Sendable {
         response.payload = request.payload
         response.text = request.text
         response.metadataKeys = context.requestMetadata.map(\.key).sorted()
+        response.deadlineMillis = deadlineMillis
         return response
     }
 }

@@ -42,6 +42,11 @@ public struct Deadline: Hashable, Sendable, Comparable {
 }
 
 extension Duration {
+    /// Whole milliseconds, rounded down, never negative.
+    public var wholeMilliseconds: UInt64 {
+        self.wholeMicroseconds / 1000
+    }
+
     /// Whole microseconds, saturating, never negative: the envelope's `timeout_micros`.
     package var wholeMicroseconds: UInt64 {
         let (seconds, attoseconds) = self.components

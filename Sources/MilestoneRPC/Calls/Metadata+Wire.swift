@@ -17,13 +17,13 @@ extension Metadata {
         }
     }
 
-    /// Why these metadata cannot go on the wire, or nil: keys are non-empty lowercase
+    /// Why metadata received from the wire are invalid, or nil: keys are 1-128 characters of lowercase
     /// `[a-z0-9-_.]`, at most 64 entries.
-    package var wireProblem: String? {
-        if self.entries.count > 64 {
-            return "too many metadata entries (\(self.entries.count), at most 64)"
+    package static func problem(in entries: [MetadataEntry]) -> String? {
+        if entries.count > 64 {
+            return "too many metadata entries (\(entries.count), at most 64)"
         }
-        for entry in self.entries {
+        for entry in entries {
             let valid = !entry.key.isEmpty && entry.key.utf8.count <= 128 && entry.key.utf8.allSatisfy { byte in
                 (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2D || byte == 0x5F
                     || byte == 0x2E

@@ -96,7 +96,7 @@ package final class ServerConnectionDispatcher: Sendable {
             return .keepOpen
         }
 
-        if let problem = metadata.wireProblem {
+        if let problem = Metadata.problem(in: request.metadata) {
             await self.answerNow(callID: callID, requestID: requestID, RPCError(code: .invalidArgument, message: problem))
             return .keepOpen
         }

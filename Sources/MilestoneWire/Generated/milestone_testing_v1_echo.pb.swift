@@ -24,6 +24,7 @@ public struct EchoResponse: WireMessage {
     public var payload: [UInt8] = []
     public var text: String = ""
     public var metadataKeys: [String] = []
+    public var deadlineMillis: Int64 = 0
 
     public init() {}
 
@@ -94,6 +95,7 @@ extension EchoResponse: ProtobufCBridged {
         self.payload = CArena.bytes(c.payload)
         self.text = try CArena.string(c.text, field: "text")
         self.metadataKeys = try CArena.array(c.metadata_keys, count: c.n_metadata_keys).map { element in try CArena.string(element, field: "metadata_keys") }
+        self.deadlineMillis = c.deadline_millis
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws {
@@ -101,5 +103,6 @@ extension EchoResponse: ProtobufCBridged {
         c.pointee.text = try arena.string(self.text, field: "text")
         c.pointee.n_metadata_keys = self.metadataKeys.count
         c.pointee.metadata_keys = arena.array(try self.metadataKeys.map { element in try arena.string(element, field: "metadata_keys") })
+        c.pointee.deadline_millis = self.deadlineMillis
     }
 }

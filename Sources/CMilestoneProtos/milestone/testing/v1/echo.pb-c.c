@@ -174,7 +174,7 @@ const ProtobufCMessageDescriptor milestone__testing__v1__echo_request__descripto
   (ProtobufCMessageInit) milestone__testing__v1__echo_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milestone__testing__v1__echo_response__field_descriptors[3] =
+static const ProtobufCFieldDescriptor milestone__testing__v1__echo_response__field_descriptors[4] =
 {
   {
     "payload",
@@ -212,8 +212,21 @@ static const ProtobufCFieldDescriptor milestone__testing__v1__echo_response__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "deadline_millis",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Testing__V1__EchoResponse, deadline_millis),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milestone__testing__v1__echo_response__field_indices_by_name[] = {
+  3,   /* field[3] = deadline_millis */
   2,   /* field[2] = metadata_keys */
   0,   /* field[0] = payload */
   1,   /* field[1] = text */
@@ -221,7 +234,7 @@ static const unsigned milestone__testing__v1__echo_response__field_indices_by_na
 static const ProtobufCIntRange milestone__testing__v1__echo_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor milestone__testing__v1__echo_response__descriptor =
 {
@@ -231,7 +244,7 @@ const ProtobufCMessageDescriptor milestone__testing__v1__echo_response__descript
   "Milestone__Testing__V1__EchoResponse",
   "milestone.testing.v1",
   sizeof(Milestone__Testing__V1__EchoResponse),
-  3,
+  4,
   milestone__testing__v1__echo_response__field_descriptors,
   milestone__testing__v1__echo_response__field_indices_by_name,
   1,  milestone__testing__v1__echo_response__number_ranges,

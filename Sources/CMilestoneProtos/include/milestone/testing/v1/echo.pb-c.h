@@ -53,10 +53,14 @@ struct  Milestone__Testing__V1__EchoResponse
    */
   size_t n_metadata_keys;
   char **metadata_keys;
+  /*
+   * The time left until the call's deadline when the handler started, in milliseconds; -1 without one.
+   */
+  int64_t deadline_millis;
 };
 #define MILESTONE__TESTING__V1__ECHO_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milestone__testing__v1__echo_response__descriptor) \
-    , {0,NULL}, (char *)protobuf_c_empty_string, 0,NULL }
+    , {0,NULL}, (char *)protobuf_c_empty_string, 0,NULL, 0 }
 
 
 /* Milestone__Testing__V1__EchoRequest methods */

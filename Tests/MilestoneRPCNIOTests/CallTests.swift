@@ -1,0 +1,225 @@
+import Logging
+import MilestoneClient
+import MilestoneRPC
+import MilestoneRPCNIO
+import MilestoneTesting
+import MilestoneWire
+import Synchronization
+import Testing
+
+@Suite("Calls over TCP")
+struct CallTests {
+    @Test("health: the server is SERVING; an unknown service is NOT_FOUND")
+    func health() async throws {
+        try await withTestServer(router: Router(), health: HealthService(services: ["milestone.directory.v1.Directory"]), logger: testLogger) { test throws in
+            let health = HealthClient(test.client)
+            #expect(try await health.check() == .serving)
+            #expect(try await health.check(service: "milestone.directory.v1.Directory") == .serving)
+            #expect(await statusCode { try await health.check(service: "nope") } == .notFound)
+        }
+    }
+
+    @Test("1,000 concurrent calls over one connection are each answered with their own response")
+    func thousandConcurrentCalls() async throws {
+        let echo = EchoService()
+        try await withTestServer(router: echoRouter(echo), logger: testLogger) { test throws in
+            try await withThrowingTaskGroup(of: (Int, EchoResponse).self) { group throws in
+                for index in 0..<1000 {
+                    group.addTask {
+                        let request = echoRequest(text: "call-\(index)", payload: Array(repeating: UInt8(index % 256), count: index % 64))
+                        return (index, try await test.client.unary(Echo.echo, request))
+                    }
+                }
+                var seen = Set<Int>()
+                for try await (index, response) in group {
+                    #expect(response.text == "call-\(index)")
+                    #expect(response.payload == Array(repeating: UInt8(index % 256), count: index % 64))
+                    seen.insert(index)
+                }
+                #expect(seen.count == 1000)
+            }
+            #expect(echo.calls == 1000)
+        }
+    }
+
+    @Test("metadata goes both ways: the server sees the client's keys and echoes x-request-id")
+    func metadata() async throws {
+        try await withTestServer(router: echoRouter(EchoService()), logger: testLogger) { test throws in
+            let options = CallOptions(metadata: ["x-tenant": "acme", "x-request-id": "req-42"])
+            let response = try await test.client.call(Echo.echo, echoRequest(), options: options)
+            #expect(response.message.metadataKeys == ["x-request-id", "x-tenant"])
+            #expect(response.metadata["x-request-id"] == "req-42")
+            let generated = try await test.client.call(Echo.echo, echoRequest())
+            #expect(generated.metadata["x-request-id"]?.count == 16, "the server makes a request id when none is sent")
+        }
+    }
+
+    @Test("an unknown method gets UNIMPLEMENTED; a handler's status reaches the client with its message")
+    func statuses() async throws {
+        try await withTestServer(router: echoRouter(EchoService()), clientConfiguration: noRetries, logger: testLogger) { test throws in
+            let unknown = WireMethod<EchoRequest, EchoResponse>(name: "milestone.testing.v1.Echo/Nope", idempotency: .unknown)
+            #expect(await statusCode { try await test.client.unary(unknown, echoRequest()) } == .unimplemented)
+            do {
+                _ = try await test.client.unary(Echo.echoOnce, echoRequest(text: "tenant acme is taken", failWith: .alreadyExists))
+                Issue.record("expected ALREADY_EXISTS")
+            } catch let error as RPCError {
+                #expect(error.code == .alreadyExists)
+                #expect(error.message == "tenant acme is taken")
+                #expect("\(error)" == "ALREADY_EXISTS: tenant acme is taken")
+            }
+        }
+    }
+
+    @Test("server-side deadline: the handler is cancelled and the client gets DEADLINE_EXCEEDED")
+    func serverDeadline() async throws {
+        let echo = EchoService()
+        try await withTestServer(router: echoRouter(echo), logger: testLogger) { test throws in
+            let start = ContinuousClock.now
+            let code = await statusCode {
+                try await test.client.unary(Echo.echo, echoRequest(delayMillis: 10_000), options: CallOptions(timeout: .milliseconds(200)))
+            }
+            #expect(code == .deadlineExceeded)
+            #expect(ContinuousClock.now - start < .seconds(3))
+            #expect(try await eventually { echo.cancelled == 1 })
+        }
+    }
+
+    @Test("client-side deadline: a server that never answers still ends the call on time")
+    func clientDeadline() async throws {
+        let silent = try await SilentServer()
+        try await withThrowingTaskGroup(of: Void.self) { group throws in
+            group.addTask { try await silent.run() }
+            try await withRPCClient(silent.endpoint, configuration: noRetries, logger: testLogger) { client throws in
+                let start = ContinuousClock.now
+                let code = await statusCode {
+                    try await client.unary(Echo.echo, echoRequest(), options: CallOptions(timeout: .milliseconds(150)))
+                }
+                #expect(code == .deadlineExceeded)
+                #expect(ContinuousClock.now - start < .seconds(3))
+            }
+            group.cancelAll()
+        }
+    }
+
+    @Test("a call made inside a handler inherits the handler's remaining deadline")
+    func deadlinePropagation() async throws {
+        let downstreamEcho = EchoService()
+        try await withTestServer(router: echoRouter(downstreamEcho), logger: testLogger) { downstream throws in
+            var router = Router()
+            router.register(Echo.echoOnce, access: .unauthenticated) { request, _ in
+                // No timeout of its own: only the caller's deadline bounds it.
+                try await downstream.client.unary(Echo.echo, request)
+            }
+            try await withTestServer(router: router, clientConfiguration: noRetries, logger: testLogger) { upstream throws in
+                let quick = try await upstream.client.unary(Echo.echoOnce, echoRequest(), options: CallOptions(timeout: .seconds(2)))
+                #expect(quick.deadlineMillis > 0 && quick.deadlineMillis <= 2000, "downstream saw \(quick.deadlineMillis) ms")
+
+                let start = ContinuousClock.now
+                let code = await statusCode {
+                    try await upstream.client.unary(Echo.echoOnce, echoRequest(delayMillis: 10_000), options: CallOptions(timeout: .milliseconds(300)))
+                }
+                #expect(code == .deadlineExceeded)
+                #expect(ContinuousClock.now - start < .seconds(3))
+                #expect(try await eventually { downstreamEcho.cancelled == 1 }, "the downstream handler stops too")
+            }
+        }
+    }
+
+    @Test("Deadline.current bounds a client call that sets no timeout")
+    func taskLocalDeadline() async throws {
+        try await withTestServer(router: echoRouter(EchoService()), logger: testLogger) { test throws in
+            let unbounded = try await test.client.unary(Echo.echo, echoRequest())
+            #expect(unbounded.deadlineMillis == -1)
+            let bounded = try await Deadline.$current.withValue(.after(.milliseconds(500))) {
+                try await test.client.unary(Echo.echo, echoRequest())
+            }
+            #expect(bounded.deadlineMillis > 0 && bounded.deadlineMillis <= 500)
+            let shorter = try await Deadline.$current.withValue(.after(.seconds(30))) {
+                try await test.client.unary(Echo.echo, echoRequest(), options: CallOptions(timeout: .milliseconds(400)))
+            }
+            #expect(shorter.deadlineMillis > 0 && shorter.deadlineMillis <= 400, "the earlier deadline wins")
+        }
+    }
+
+    @Test("cancelling the calling task cancels the call on the server")
+    func cancellation() async throws {
+        let echo = EchoService()
+        try await withTestServer(router: echoRouter(echo), logger: testLogger) { test throws in
+            let call = Task {
+                await statusCode { try await test.client.unary(Echo.echo, echoRequest(delayMillis: 10_000)) }
+            }
+            #expect(try await eventually { echo.calls == 1 })
+            let start = ContinuousClock.now
+            call.cancel()
+            #expect(await call.value == .cancelled)
+            #expect(ContinuousClock.now - start < .seconds(2))
+            #expect(try await eventually { echo.cancelled == 1 })
+            #expect(try await test.client.unary(Echo.echo, echoRequest(text: "still fine")).text == "still fine")
+        }
+    }
+
+    @Test("UNAVAILABLE is retried for idempotent methods only, at most 5 attempts")
+    func retries() async throws {
+        let echo = EchoService()
+        try await withTestServer(router: echoRouter(echo), logger: testLogger) { test throws in
+            #expect(await statusCode { try await test.client.unary(Echo.echo, echoRequest(failWith: .unavailable)) } == .unavailable)
+            #expect(echo.calls == 5)
+            #expect(await statusCode { try await test.client.unary(Echo.echoOnce, echoRequest(failWith: .unavailable)) } == .unavailable)
+            #expect(echo.calls == 6)
+            #expect(await statusCode { try await test.client.unary(Echo.echo, echoRequest(failWith: .internal)) } == .internal)
+            #expect(echo.calls == 7, "only UNAVAILABLE is retried")
+        }
+    }
+
+    @Test("bearer tokens: missing, wrong, wrong role, right; health needs none")
+    func authentication() async throws {
+        let tokens = BearerTokens(admin: "admin-secret-token", service: "service-secret-token")
+        let configuration = RPCServerConfiguration(tokens: tokens)
+        try await withTestServer(router: echoRouter(EchoService(), access: .adminOnly), configuration: configuration, logger: testLogger) { test throws in
+            #expect(await statusCode { try await test.client.unary(Echo.echo, echoRequest()) } == .unauthenticated)
+            #expect(try await HealthClient(test.client).check() == .serving)
+            let cases: [(String, RPCError.Code?)] = [
+                ("wrong-token", .unauthenticated),
+                ("service-secret-token", .permissionDenied),
+                ("admin-secret-token", nil),
+            ]
+            for (token, expected) in cases {
+                let code = try await test.withClient(configuration: RPCClientConfiguration(token: token)) { client throws in
+                    await statusCode { try await client.unary(Echo.echo, echoRequest()) }
+                }
+                #expect(code == expected, "token \(token.prefix(5))…")
+            }
+        }
+    }
+
+    @Test("beyond the connection limit a client is told RESOURCE_EXHAUSTED")
+    func connectionLimit() async throws {
+        let configuration = RPCServerConfiguration(maxConnections: 1)
+        try await withTestServer(router: echoRouter(EchoService()), configuration: configuration, logger: testLogger) { test throws in
+            _ = try await test.client.unary(Echo.echo, echoRequest())
+            let code = try await test.withClient(configuration: noRetries) { client throws in
+                await statusCode { try await client.unary(Echo.echoOnce, echoRequest()) }
+            }
+            #expect(code == .resourceExhausted || code == .unavailable)
+            #expect(try await test.client.unary(Echo.echo, echoRequest(text: "first")).text == "first")
+        }
+    }
+
+    @Test("keepalive: a connection whose pings go unanswered is closed")
+    func keepalive() async throws {
+        let silent = try await SilentServer()
+        try await withThrowingTaskGroup(of: Void.self) { group throws in
+            group.addTask { try await silent.run() }
+            let configuration = RPCClientConfiguration(retry: .none, keepaliveInterval: .milliseconds(100), keepaliveTimeout: .milliseconds(100))
+            try await withRPCClient(silent.endpoint, configuration: configuration, logger: testLogger) { client throws in
+                let start = ContinuousClock.now
+                let code = await statusCode {
+                    try await client.unary(Echo.echo, echoRequest(), options: CallOptions(timeout: .seconds(10)))
+                }
+                #expect(code == .unavailable)
+                #expect(ContinuousClock.now - start < .seconds(5))
+            }
+            group.cancelAll()
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Logging
+import MilestoneClient
+import MilestoneRPC
+import MilestoneRPCNIO
+import MilestoneTesting
+import MilestoneWire
+import Testing
+
+@Suite("Server lifecycle over TCP")
+struct LifecycleTests {
+    @Test("graceful drain: calls in flight finish, new calls get UNAVAILABLE, health says NOT_SERVING")
+    func drain() async throws {
+        let echo = EchoService()
+        let server = RPCServer(router: echoRouter(echo), logger: testLogger)
+        try await withThrowingTaskGroup(of: Void.self) { group throws in
+            group.addTask { try await server.run() }
+            let endpoint = try await server.listeningEndpoint
+            try await withRPCClient(endpoint, configuration: noRetries, logger: testLogger) { client throws in
+                _ = try await client.unary(Echo.echo, echoRequest())  // connected
+                let inFlight = (0..<5).map { index in
+                    Task { try await client.unary(Echo.echoOnce, echoRequest(text: "\(index)", delayMillis: 400)) }
+                }
+                #expect(try await eventually { echo.calls == 6 })
+                server.beginGracefulShutdown()
+                #expect(try server.health.check(HealthCheckRequest()).status == .notServing)
+                for (index, task) in inFlight.enumerated() {
+                    #expect(try await task.value.text == "\(index)")
+                }
+                #expect(await statusCode { try await client.unary(Echo.echoOnce, echoRequest()) } == .unavailable)
+            }
+            try await group.waitForAll()  // run() returns once drained
+        }
+        #expect(echo.cancelled == 0)
+    }
+
+    @Test("the grace period ends: calls still running are cancelled and run() returns")
+    func gracePeriod() async throws {
+        let echo = EchoService()
+        let configuration = RPCServerConfiguration(drainGracePeriod: .milliseconds(200))
+        let server = RPCServer(configuration: configuration, router: echoRouter(echo), logger: testLogger)
+        try await withThrowingTaskGroup(of: Void.self) { group throws in
+            group.addTask { try await server.run() }
+            let endpoint = try await server.listeningEndpoint
+            try await withRPCClient(endpoint, configuration: noRetries, logger: testLogger) { client throws in
+                let stuck = Task { await statusCode { try await client.unary(Echo.echoOnce, echoRequest(delayMillis: 30_000)) } }
+                #expect(try await eventually { echo.calls == 1 })
+                let start = ContinuousClock.now
+                server.beginGracefulShutdown()
+                #expect(await stuck.value == .unavailable)
+                #expect(ContinuousClock.now - start < .seconds(5))
+            }
+            try await group.waitForAll()
+        }
+        #expect(echo.cancelled == 1)
+    }
+
+    @Test("the client reconnects after the server restarts on the same port")
+    func reconnect() async throws {
+        let first = RPCServer(router: echoRouter(EchoService()), logger: testLogger)
+        let firstRun = Task { try await first.run() }
+        let endpoint = try await first.listeningEndpoint
+        try await withRPCClient(endpoint, logger: testLogger) { client throws in
+            #expect(try await client.unary(Echo.echo, echoRequest(text: "before")).text == "before")
+            first.beginGracefulShutdown()
+            try await firstRun.value
+
+            let second = RPCServer(
+                configuration: RPCServerConfiguration(endpoint: endpoint),
+                router: echoRouter(EchoService()),
+                logger: testLogger
+            )
+            let secondRun = Task { try await second.run() }
+            #expect(try await second.listeningEndpoint == endpoint)
+            #expect(try await client.unary(Echo.echo, echoRequest(text: "after")).text == "after")
+            second.beginGracefulShutdown()
+            try await secondRun.value
+        }
+    }
+
+    @Test("with no server, calls fail fast with UNAVAILABLE naming the address")
+    func noServer() async throws {
+        // Bind and release a port so that nothing listens on it.
+        let probe = RPCServer(router: Router(), logger: testLogger)
+        let run = Task { try await probe.run() }
+        let endpoint = try await probe.listeningEndpoint
+        probe.beginGracefulShutdown()
+        try await run.value
+        try await withRPCClient(endpoint, configuration: noRetries, logger: testLogger) { client throws in
+            do {
+                _ = try await client.unary(Echo.echo, echoRequest())
+                Issue.record("expected UNAVAILABLE")
+            } catch let error as RPCError {
+                #expect(error.code == .unavailable)
+                #expect(error.message.contains("\(endpoint.port)"))
+            }
+        }
+    }
+}
