@@ -100,12 +100,14 @@ let package = Package(
             name: "milestone-demo",
             dependencies: [
                 "MilestoneClient",
+                "MilestoneTesting",
                 "MilestoneRPC",
                 "MilestoneRPCNIO",
                 "MilestoneWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -113,6 +115,7 @@ let package = Package(
             name: "milestone-bench",
             dependencies: [
                 "MilestoneClient",
+                "MilestoneTesting",
                 "MilestoneRPC",
                 "MilestoneRPCNIO",
                 "MilestoneWire",

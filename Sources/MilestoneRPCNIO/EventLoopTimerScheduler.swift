@@ -17,3 +17,20 @@ struct EventLoopCallTimer: CallTimer {
         self.scheduled.cancel()
     }
 }
+
+/// Runs tasks on a connection's event loop, so that reading a frame, running the call and writing its
+/// response happen on one thread without hops.
+final class EventLoopTaskExecutor: TaskExecutor {
+    let eventLoop: any EventLoop
+
+    init(_ eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        self.eventLoop.execute {
+            job.runSynchronously(on: self.asUnownedTaskExecutor())
+        }
+    }
+}

@@ -126,6 +126,29 @@ struct FramingTests {
         }
     }
 
+    @Test("the worked example of docs/PROTOCOL.md §11, byte for byte")
+    func documentedExample() async throws {
+        try await withTestServer(router: Router(), logger: testLogger) { test throws in
+            let raw = try await RawConnection.connect(to: test.endpoint)
+            let method = Array("milestone.health.v1.Health/Check".utf8)
+            let request: [UInt8] = [0x00, 0x00, 0x00, 0x26, 0x0A, 0x24, 0x08, 0x01, 0x12, 0x20] + method
+            let bytes = try await raw.use { reader, writer throws in
+                try await writer.write(ByteBuffer(bytes: request))
+                var bytes: [UInt8] = []
+                while bytes.count < 46, var chunk = try await reader.iterator.next() {
+                    bytes += chunk.readBytes(length: chunk.readableBytes) ?? []
+                }
+                return bytes
+            }
+            #expect(bytes.count == 46)
+            #expect(Array(bytes.prefix(12)) == [0x00, 0x00, 0x00, 0x2A, 0x12, 0x28, 0x08, 0x01, 0x22, 0x20, 0x0A, 0x0C])
+            #expect(Array(bytes[12..<24]) == Array("x-request-id".utf8))
+            #expect(Array(bytes[24..<26]) == [0x12, 0x10])
+            #expect(bytes[26..<42].allSatisfy { Array("0123456789abcdef".utf8).contains($0) })
+            #expect(Array(bytes.suffix(4)) == [0x2A, 0x02, 0x08, 0x01])
+        }
+    }
+
     @Test("a ping is answered with a pong carrying its value")
     func ping() async throws {
         try await withTestServer(router: Router(), logger: testLogger) { test throws in

@@ -55,6 +55,12 @@ package struct ClientConnectionStateMachine<Connection: AnyObject & Sendable> {
         }
     }
 
+    /// The ready connection, if there is one: the fast path that needs no waiting.
+    package var readyConnection: Connection? {
+        if case .ready(let connection) = self.state { return connection }
+        return nil
+    }
+
     /// A waiting call was cancelled: the waiter to resume with the cancellation, if it was still waiting.
     package mutating func cancelWaiter(id: Int) -> Waiter? {
         guard case .connecting(var waiters) = self.state, let waiter = waiters.removeValue(forKey: id) else {

@@ -1,7 +1,7 @@
 import Logging
 
-/// Puts the request id and method into the call's logger and logs each call's end with its status and
-/// duration: debug for OK, info for a status, error (with details kept to the log) for anything else.
+/// Logs each call's end with its status and duration: debug for OK, info for a status, error (with details
+/// kept to the log) for anything else. The call's logger already carries its request id and method.
 public struct RequestLoggingInterceptor: ServerInterceptor {
     public init() {}
 
@@ -10,9 +10,6 @@ public struct RequestLoggingInterceptor: ServerInterceptor {
         context: ServerContext,
         next: @Sendable (ServerRequest, ServerContext) async throws -> ServerResponse
     ) async throws -> ServerResponse {
-        var context = context
-        context.logger[metadataKey: "request-id"] = "\(context.requestID)"
-        context.logger[metadataKey: "method"] = "\(context.method)"
         let start = ContinuousClock.now
         do {
             let response = try await next(request, context)

@@ -8,7 +8,7 @@ import Synchronization
 /// client-side deadlines, sends cancels and keepalive pings.
 final class ClientConnection: Sendable {
     private let channel: any Channel
-    private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    private let writer: CoalescingFrameWriter
     private let scheduler: EventLoopTimerScheduler
     private let calls = Mutex(ClientCallTable())
     private let lastPong = Atomic<UInt64>(0)
@@ -17,12 +17,11 @@ final class ClientConnection: Sendable {
 
     init(
         channel: any Channel,
-        outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
         maxFrameSize: Int,
         logger: Logger
     ) {
         self.channel = channel
-        self.outbound = outbound
+        self.writer = CoalescingFrameWriter(channel: channel)
         self.scheduler = EventLoopTimerScheduler(eventLoop: channel.eventLoop)
         self.maxFrameSize = maxFrameSize
         self.logger = logger
@@ -60,14 +59,10 @@ final class ClientConnection: Sendable {
             }
         }
 
+        // A write to a closed connection is lost; the connection's end then fails the call (UNAVAILABLE).
+        self.writer.write(bytes)
         let response = try await withTaskCancellationHandler {
-            do {
-                try await self.outbound.write(ByteBuffer(bytes: bytes))
-            } catch {
-                self.calls.withLock { $0.discard(id) }?.cancel()
-                throw RPCError(code: .unavailable, message: "the connection closed before the request was sent")
-            }
-            return try await withCheckedThrowingContinuation { (continuation: ClientCallTable.Continuation) in
+            try await withCheckedThrowingContinuation { (continuation: ClientCallTable.Continuation) in
                 switch self.calls.withLock({ $0.wait(id, continuation: continuation) }) {
                 case .wait:
                     break
@@ -174,9 +169,6 @@ final class ClientConnection: Sendable {
     /// Writes a frame without waiting (cancels, pings, pongs).
     private func send(_ frame: Frame) {
         guard let bytes = try? frame.wireBytes() else { return }
-        let outbound = self.outbound
-        Task {
-            try? await outbound.write(ByteBuffer(bytes: bytes))
-        }
+        self.writer.write(bytes)
     }
 }

@@ -142,10 +142,12 @@ public final class RPCClient: Service, Sendable {
 
     /// The ready connection, or the one being made (waiting at most until `deadline`).
     private func connection(deadline: Deadline?) async throws -> ClientConnection {
-        let id = self.state.withLock { state -> Int in
+        let (ready, id) = self.state.withLock { state -> (ClientConnection?, Int) in
+            if let connection = state.machine.readyConnection { return (connection, 0) }
             state.nextWaiterID += 1
-            return state.nextWaiterID
+            return (nil, state.nextWaiterID)
         }
+        if let ready { return ready }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ClientConnection, any Error>) in
                 let action = self.state.withLock { $0.machine.acquire(id: id, waiter: continuation) }
@@ -201,10 +203,9 @@ public final class RPCClient: Service, Sendable {
         }
 
         do {
-            try await channel.executeThenClose { inbound, outbound in
+            try await channel.executeThenClose { inbound, _ in
                 let connection = ClientConnection(
                     channel: channel.channel,
-                    outbound: outbound,
                     maxFrameSize: maxFrameSize,
                     logger: self.logger
                 )
@@ -215,7 +216,8 @@ public final class RPCClient: Service, Sendable {
                 self.logger.debug("connected", metadata: ["endpoint": "\(self.endpoint)"])
                 for waiter in waiters { waiter.resume(returning: connection) }
 
-                await withDiscardingTaskGroup { group in
+                await withTaskExecutorPreference(EventLoopTaskExecutor(channel.channel.eventLoop)) {
+                  await withDiscardingTaskGroup { group in
                     if let interval = self.configuration.keepaliveInterval {
                         let timeout = self.configuration.keepaliveTimeout
                         group.addTask { await connection.keepalive(interval: interval, timeout: timeout) }
@@ -230,6 +232,7 @@ public final class RPCClient: Service, Sendable {
                         self.logger.debug("connection read failed", metadata: ["error": "\(error)"])
                     }
                     group.cancelAll()
+                  }
                 }
                 self.state.withLock { $0.machine.connectionUnusable(connection) }
                 connection.closed(error: RPCError(code: .unavailable, message: "the connection to \(self.endpoint) closed"))

@@ -22,15 +22,18 @@ extension RPCServer {
         }()
 
         do {
-            try await connection.executeThenClose { inbound, outbound in
+            try await connection.executeThenClose { inbound, _ in
+                let writer = CoalescingFrameWriter(channel: connection.channel)
+                let executor = EventLoopTaskExecutor(connection.channel.eventLoop)
                 let dispatcher = ServerConnectionDispatcher(
                     pipeline: self.pipeline,
                     scheduler: EventLoopTimerScheduler(eventLoop: connection.channel.eventLoop),
+                    taskExecutor: executor,
                     peer: peer,
                     maxFrameSize: self.configuration.maxFrameSize,
                     logger: logger
                 ) { bytes in
-                    try? await outbound.write(ByteBuffer(bytes: bytes))
+                    writer.write(bytes)
                 }
                 guard admitted else {
                     await dispatcher.goAway(
@@ -39,7 +42,8 @@ extension RPCServer {
                     )
                     return
                 }
-                await withDiscardingTaskGroup { group in
+                await withTaskExecutorPreference(executor) {
+                  await withDiscardingTaskGroup { group in
                     group.addTask {
                         await self.shutdownRequested.wait()
                         guard !Task.isCancelled else { return }
@@ -50,6 +54,7 @@ extension RPCServer {
                     // The client left, broke the protocol, or the drain closed the connection.
                     dispatcher.close()
                     group.cancelAll()
+                  }
                 }
             }
         } catch {
