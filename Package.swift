@@ -15,6 +15,8 @@ let package = Package(
     products: [
         .library(name: "MilestoneClient", targets: ["MilestoneClient"]),
         .library(name: "MilestoneTesting", targets: ["MilestoneTesting"]),
+        .executable(name: "milestone", targets: ["milestone"]),
+        .executable(name: "milestone-directory", targets: ["milestone-directory"]),
         .executable(name: "milestone-demo", targets: ["milestone-demo"]),
         .executable(name: "milestone-bench", targets: ["milestone-bench"]),
     ],
@@ -24,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C bindings.
@@ -70,6 +73,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The directory service: organizations, tenants and assignment, on SQLite through GRDB.
+        .target(
+            name: "MilestoneDirectory",
+            dependencies: [
+                "MilestoneRPC",
+                "MilestoneWire",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // The typed client library that internal services and the CLI use.
         .target(
             name: "MilestoneClient",
@@ -87,6 +101,7 @@ let package = Package(
             name: "MilestoneTesting",
             dependencies: [
                 "MilestoneClient",
+                "MilestoneDirectory",
                 "MilestoneRPC",
                 "MilestoneRPCNIO",
                 "MilestoneWire",
@@ -96,6 +111,33 @@ let package = Package(
         ),
 
         // Executables.
+        .executableTarget(
+            name: "milestone-directory",
+            dependencies: [
+                "MilestoneClient",
+                "MilestoneDirectory",
+                "MilestoneRPC",
+                "MilestoneRPCNIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "milestone",
+            dependencies: [
+                "MilestoneClient",
+                "MilestoneRPC",
+                "MilestoneRPCNIO",
+                "MilestoneWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "milestone-demo",
             dependencies: [
@@ -138,6 +180,19 @@ let package = Package(
             name: "MilestoneRPCTests",
             dependencies: [
                 "MilestoneRPC",
+                "MilestoneWire",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MilestoneDirectoryTests",
+            dependencies: [
+                "MilestoneClient",
+                "MilestoneDirectory",
+                "MilestoneRPC",
+                "MilestoneRPCNIO",
+                "MilestoneTesting",
                 "MilestoneWire",
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -3,11 +3,75 @@
 #define CMILESTONE_PROTOS_H
 
 #include <protobuf-c/protobuf-c.h>
+#include "milestone/directory/v1/directory.pb-c.h"
 #include "milestone/health/v1/health.pb-c.h"
 #include "milestone/rpc/v1/envelope.pb-c.h"
 #include "milestone/testing/v1/echo.pb-c.h"
 
 /* Descriptor addresses, which Swift cannot take of an imported C global. */
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Directory__V1__Organization(void) {
+    return &milestone__directory__v1__organization__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Directory__V1__Tenant(void) {
+    return &milestone__directory__v1__tenant__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Directory__V1__CreateOrganizationRequest(void) {
+    return &milestone__directory__v1__create_organization_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Directory__V1__GetOrganizationRequest(void) {
+    return &milestone__directory__v1__get_organization_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Directory__V1__ListOrganizationsRequest(void) {
+    return &milestone__directory__v1__list_organizations_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Directory__V1__ListOrganizationsResponse(void) {
+    return &milestone__directory__v1__list_organizations_response__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Directory__V1__UpdateOrganizationRequest(void) {
+    return &milestone__directory__v1__update_organization_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Directory__V1__DeleteOrganizationRequest(void) {
+    return &milestone__directory__v1__delete_organization_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Directory__V1__DeleteOrganizationResponse(void) {
+    return &milestone__directory__v1__delete_organization_response__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Directory__V1__SetOrganizationTenantsRequest(void) {
+    return &milestone__directory__v1__set_organization_tenants_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Directory__V1__AddTenantRequest(void) {
+    return &milestone__directory__v1__add_tenant_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Directory__V1__RemoveTenantRequest(void) {
+    return &milestone__directory__v1__remove_tenant_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Directory__V1__CreateTenantRequest(void) {
+    return &milestone__directory__v1__create_tenant_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Directory__V1__GetTenantRequest(void) {
+    return &milestone__directory__v1__get_tenant_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Directory__V1__ListTenantsRequest(void) {
+    return &milestone__directory__v1__list_tenants_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Directory__V1__ListTenantsResponse(void) {
+    return &milestone__directory__v1__list_tenants_response__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Directory__V1__UpdateTenantRequest(void) {
+    return &milestone__directory__v1__update_tenant_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Directory__V1__DeleteTenantRequest(void) {
+    return &milestone__directory__v1__delete_tenant_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Directory__V1__DeleteTenantResponse(void) {
+    return &milestone__directory__v1__delete_tenant_response__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Directory__V1__ResolveTenantRequest(void) {
+    return &milestone__directory__v1__resolve_tenant_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Directory__V1__ResolveTenantResponse(void) {
+    return &milestone__directory__v1__resolve_tenant_response__descriptor;
+}
 static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Health__V1__HealthCheckRequest(void) {
     return &milestone__health__v1__health_check_request__descriptor;
 }

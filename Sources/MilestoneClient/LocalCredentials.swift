@@ -1,0 +1,65 @@
+public import Foundation
+
+/// The bearer tokens of an embedded deployment, kept in `credentials.json` in the data folder (mode
+/// 0600, folder 0700). The services create it on first start when no token comes from the environment; the
+/// CLI reads the admin token from it, so that after `Scripts/up` it works with no flags.
+public struct LocalCredentials: Codable, Sendable, Hashable, CustomStringConvertible {
+    public var adminToken: String
+    public var serviceToken: String
+
+    enum CodingKeys: String, CodingKey {
+        case adminToken = "admin_token"
+        case serviceToken = "service_token"
+    }
+
+    public init(adminToken: String, serviceToken: String) {
+        self.adminToken = adminToken
+        self.serviceToken = serviceToken
+    }
+
+    /// Never prints the tokens.
+    public var description: String { "LocalCredentials(<redacted>)" }
+
+    public static func fileURL(dataDirectory: String) -> URL {
+        URL(fileURLWithPath: dataDirectory).appendingPathComponent("credentials.json")
+    }
+
+    /// The credentials in `dataDirectory`, or nil when there is no file.
+    public static func load(dataDirectory: String) throws -> LocalCredentials? {
+        let url = self.fileURL(dataDirectory: dataDirectory)
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        return try JSONDecoder().decode(LocalCredentials.self, from: Data(contentsOf: url))
+    }
+
+    /// The credentials in `dataDirectory`, created with random 256-bit tokens when missing.
+    public static func loadOrCreate(dataDirectory: String) throws -> LocalCredentials {
+        if let existing = try self.load(dataDirectory: dataDirectory) {
+            return existing
+        }
+        try FileManager.default.createDirectory(
+            atPath: dataDirectory,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700]
+        )
+        let credentials = LocalCredentials(adminToken: randomToken(), serviceToken: randomToken())
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(credentials)
+        let path = self.fileURL(dataDirectory: dataDirectory).path
+        // Created with 0600 before any byte is written, and never replaced if another process won the race.
+        guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
+            if let existing = try self.load(dataDirectory: dataDirectory) { return existing }
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+        }
+        return credentials
+    }
+
+    /// 32 random bytes, hex-encoded.
+    static func randomToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in
+            let hex = String(generator.next() as UInt64, radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }.joined()
+    }
+}

@@ -1,0 +1,424 @@
+import GRDB
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The directory's operations and rules on its database. Every mutation is one transaction; SQLite
+/// serializes writers, so concurrent conflicting writes leave exactly one winner.
+struct DirectoryStore: Sendable {
+    let database: DirectoryDatabase
+    /// Microseconds since 1970 (injectable for tests).
+    let now: @Sendable () -> Int64
+
+    init(database: DirectoryDatabase, now: @escaping @Sendable () -> Int64 = DirectoryStore.systemNow) {
+        self.database = database
+        self.now = now
+    }
+
+    static let systemNow: @Sendable () -> Int64 = {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1_000_000 + Int64(time.tv_nsec) / 1000
+    }
+
+    // MARK: Organizations
+
+    func createOrganization(name: String, adminEmail: String) async throws -> OrganizationSnapshot {
+        let name = try DirectoryValidation.name(name, field: "name")
+        let adminEmail = try DirectoryValidation.email(adminEmail)
+        let now = self.now()
+        let record = OrganizationRecord(
+            id: DirectoryIDs.organization(), name: name, nameKey: name.lowercased(), adminEmail: adminEmail,
+            createdAt: now, updatedAt: now, version: 1
+        )
+        return try await self.write { db in
+            try Self.requireUniqueName(db, key: record.nameKey, name: name, except: nil)
+            try record.insert(db)
+            return OrganizationSnapshot(record: record, tenantIDs: [])
+        }
+    }
+
+    func organization(id: String) async throws -> OrganizationSnapshot {
+        let id = try DirectoryValidation.id(id, field: "id")
+        return try await self.read { db in try Self.snapshot(db, id: id) }
+    }
+
+    func listOrganizations(pageSize: Int32, pageToken: String, namePrefix: String) async throws -> Page<OrganizationSnapshot> {
+        let limit = try DirectoryValidation.pageSize(pageSize)
+        let after = pageToken.isEmpty ? nil : try PageToken(decoding: pageToken)
+        let prefix = namePrefix.trimmingWhitespace.lowercased()
+        return try await self.read { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if !prefix.isEmpty {
+                conditions.append("name_key >= ? AND name_key < ?")
+                arguments += [prefix, prefix + "\u{10FFFF}"]
+            }
+            if let after {
+                conditions.append("(name_key > ? OR (name_key = ? AND id > ?))")
+                arguments += [after.sortKey, after.sortKey, after.id]
+            }
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            let records = try OrganizationRecord.fetchAll(
+                db,
+                sql: "SELECT * FROM organization \(filter) ORDER BY name_key, id LIMIT ?",
+                arguments: arguments + [limit + 1]
+            )
+            let page = Array(records.prefix(limit))
+            let tenants = try Self.tenantIDs(db, organizationIDs: page.map(\.id))
+            let next = records.count > limit ? page.last.map { PageToken(sortKey: $0.nameKey, id: $0.id).encoded } : nil
+            return Page(items: page.map { OrganizationSnapshot(record: $0, tenantIDs: tenants[$0.id] ?? []) }, nextPageToken: next)
+        }
+    }
+
+    func updateOrganization(id: String, name: String?, adminEmail: String?, expectedVersion: UInt64) async throws -> OrganizationSnapshot {
+        let id = try DirectoryValidation.id(id, field: "id")
+        let name = try name.map { try DirectoryValidation.name($0, field: "name") }
+        let adminEmail = try adminEmail.map { try DirectoryValidation.email($0) }
+        guard expectedVersion > 0 else {
+            throw DirectoryError.invalid("expected_version", "is required: send the version you read")
+        }
+        let now = self.now()
+        return try await self.write { db in
+            var record = try Self.organizationRecord(db, id: id)
+            try Self.requireVersion(expectedVersion, of: record.version, what: "organization \(id)")
+            if let name {
+                try Self.requireUniqueName(db, key: name.lowercased(), name: name, except: id)
+                record.name = name
+                record.nameKey = name.lowercased()
+            }
+            if let adminEmail { record.adminEmail = adminEmail }
+            record.updatedAt = now
+            record.version += 1
+            try record.update(db)
+            return try Self.snapshot(db, id: id)
+        }
+    }
+
+    /// Deletes an organization; returns the tenants it unassigned.
+    func deleteOrganization(id: String, unassignTenants: Bool, expectedVersion: UInt64) async throws -> [String] {
+        let id = try DirectoryValidation.id(id, field: "id")
+        let now = self.now()
+        return try await self.write { db in
+            let snapshot = try Self.snapshot(db, id: id)
+            if expectedVersion != 0 {
+                try Self.requireVersion(expectedVersion, of: snapshot.record.version, what: "organization \(id)")
+            }
+            if !snapshot.tenantIDs.isEmpty {
+                guard unassignTenants else {
+                    throw DirectoryError(
+                        .failedPrecondition,
+                        "organization \(id) still has \(snapshot.tenantIDs.count) tenant(s); delete with unassign_tenants to unassign them"
+                    )
+                }
+                try db.execute(
+                    sql: "UPDATE tenant SET organization_id = NULL, updated_at = ?, version = version + 1 WHERE organization_id = ?",
+                    arguments: [now, id]
+                )
+            }
+            try db.execute(sql: "DELETE FROM organization WHERE id = ?", arguments: [id])
+            return snapshot.tenantIDs
+        }
+    }
+
+    /// Replaces the organization's whole set of tenants, atomically.
+    func setOrganizationTenants(organizationID: String, tenantIDs: [String], move: Bool) async throws -> OrganizationSnapshot {
+        let organizationID = try DirectoryValidation.id(organizationID, field: "organization_id")
+        guard tenantIDs.count <= 10_000 else {
+            throw DirectoryError.invalid("tenant_ids", "at most 10000 tenants per call (got \(tenantIDs.count))")
+        }
+        var unique: [String] = []
+        var uniqueSet = Set<String>()
+        for id in tenantIDs where uniqueSet.insert(id).inserted {
+            unique.append(try DirectoryValidation.id(id, field: "tenant_ids"))
+        }
+        let wanted = unique
+        let seen = uniqueSet
+        let now = self.now()
+        return try await self.write { db in
+            var organization = try Self.organizationRecord(db, id: organizationID)
+            var changed = false
+            for tenantID in wanted {
+                let tenant = try Self.tenantRecord(db, id: tenantID)
+                changed = try Self.assign(db, tenant: tenant, to: organizationID, move: move, now: now) || changed
+            }
+            let current = try String.fetchAll(db, sql: "SELECT id FROM tenant WHERE organization_id = ?", arguments: [organizationID])
+            for tenantID in current where !seen.contains(tenantID) {
+                try db.execute(
+                    sql: "UPDATE tenant SET organization_id = NULL, updated_at = ?, version = version + 1 WHERE id = ?",
+                    arguments: [now, tenantID]
+                )
+                changed = true
+            }
+            if changed {
+                organization.updatedAt = now
+                organization.version += 1
+                try organization.update(db)
+            }
+            return try Self.snapshot(db, id: organizationID)
+        }
+    }
+
+    func addTenant(organizationID: String, tenantID: String, move: Bool) async throws -> OrganizationSnapshot {
+        let organizationID = try DirectoryValidation.id(organizationID, field: "organization_id")
+        let tenantID = try DirectoryValidation.id(tenantID, field: "tenant_id")
+        let now = self.now()
+        return try await self.write { db in
+            var organization = try Self.organizationRecord(db, id: organizationID)
+            let tenant = try Self.tenantRecord(db, id: tenantID)
+            if try Self.assign(db, tenant: tenant, to: organizationID, move: move, now: now) {
+                organization.updatedAt = now
+                organization.version += 1
+                try organization.update(db)
+            }
+            return try Self.snapshot(db, id: organizationID)
+        }
+    }
+
+    func removeTenant(organizationID: String, tenantID: String) async throws -> OrganizationSnapshot {
+        let organizationID = try DirectoryValidation.id(organizationID, field: "organization_id")
+        let tenantID = try DirectoryValidation.id(tenantID, field: "tenant_id")
+        let now = self.now()
+        return try await self.write { db in
+            var organization = try Self.organizationRecord(db, id: organizationID)
+            var tenant = try Self.tenantRecord(db, id: tenantID)
+            if tenant.organizationID == organizationID {
+                tenant.organizationID = nil
+                tenant.updatedAt = now
+                tenant.version += 1
+                try tenant.update(db)
+                organization.updatedAt = now
+                organization.version += 1
+                try organization.update(db)
+            } else if let other = tenant.organizationID {
+                throw DirectoryError(.failedPrecondition, "tenant \(tenantID) belongs to organization \(other), not \(organizationID)")
+            }
+            return try Self.snapshot(db, id: organizationID)
+        }
+    }
+
+    // MARK: Tenants
+
+    func createTenant(slug: String, displayName: String, organizationID: String?) async throws -> TenantRecord {
+        let slug = try DirectoryValidation.slug(slug)
+        let displayName = try DirectoryValidation.name(displayName, field: "display_name")
+        let now = self.now()
+        let record = TenantRecord(
+            id: DirectoryIDs.tenant(), slug: slug, displayName: displayName, organizationID: nil,
+            createdAt: now, updatedAt: now, version: 1
+        )
+        return try await self.write { db in
+            try Self.requireUniqueSlug(db, slug, except: nil)
+            var record = record
+            if let organizationID, !organizationID.isEmpty {
+                var organization = try Self.organizationRecord(db, id: organizationID)
+                record.organizationID = organizationID
+                organization.updatedAt = now
+                organization.version += 1
+                try organization.update(db)
+            }
+            try record.insert(db)
+            return record
+        }
+    }
+
+    func tenant(id: String) async throws -> TenantRecord {
+        let id = try DirectoryValidation.id(id, field: "id")
+        return try await self.read { db in try Self.tenantRecord(db, id: id) }
+    }
+
+    func listTenants(
+        pageSize: Int32,
+        pageToken: String,
+        organizationID: String,
+        unassignedOnly: Bool,
+        slugPrefix: String
+    ) async throws -> Page<TenantRecord> {
+        let limit = try DirectoryValidation.pageSize(pageSize)
+        let after = pageToken.isEmpty ? nil : try PageToken(decoding: pageToken)
+        if unassignedOnly && !organizationID.isEmpty {
+            throw DirectoryError.invalid("unassigned_only", "cannot be combined with organization_id")
+        }
+        return try await self.read { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if !organizationID.isEmpty {
+                _ = try Self.organizationRecord(db, id: organizationID)
+                conditions.append("organization_id = ?")
+                arguments += [organizationID]
+            }
+            if unassignedOnly {
+                conditions.append("organization_id IS NULL")
+            }
+            if !slugPrefix.isEmpty {
+                conditions.append("slug >= ? AND slug < ?")
+                arguments += [slugPrefix, slugPrefix + "\u{10FFFF}"]
+            }
+            if let after {
+                conditions.append("slug > ?")
+                arguments += [after.sortKey]
+            }
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            let records = try TenantRecord.fetchAll(
+                db,
+                sql: "SELECT * FROM tenant \(filter) ORDER BY slug LIMIT ?",
+                arguments: arguments + [limit + 1]
+            )
+            let page = Array(records.prefix(limit))
+            let next = records.count > limit ? page.last.map { PageToken(sortKey: $0.slug, id: $0.id).encoded } : nil
+            return Page(items: page, nextPageToken: next)
+        }
+    }
+
+    func updateTenant(id: String, displayName: String?, slug: String?, expectedVersion: UInt64) async throws -> TenantRecord {
+        let id = try DirectoryValidation.id(id, field: "id")
+        let displayName = try displayName.map { try DirectoryValidation.name($0, field: "display_name") }
+        let slug = try slug.map { try DirectoryValidation.slug($0) }
+        guard expectedVersion > 0 else {
+            throw DirectoryError.invalid("expected_version", "is required: send the version you read")
+        }
+        let now = self.now()
+        return try await self.write { db in
+            var record = try Self.tenantRecord(db, id: id)
+            try Self.requireVersion(expectedVersion, of: record.version, what: "tenant \(id)")
+            if let slug, slug != record.slug {
+                try Self.requireUniqueSlug(db, slug, except: id)
+                record.slug = slug
+            }
+            if let displayName { record.displayName = displayName }
+            record.updatedAt = now
+            record.version += 1
+            try record.update(db)
+            return record
+        }
+    }
+
+    func deleteTenant(id: String, expectedVersion: UInt64) async throws {
+        let id = try DirectoryValidation.id(id, field: "id")
+        let now = self.now()
+        try await self.write { db in
+            let record = try Self.tenantRecord(db, id: id)
+            if expectedVersion != 0 {
+                try Self.requireVersion(expectedVersion, of: record.version, what: "tenant \(id)")
+            }
+            if let organizationID = record.organizationID {
+                try db.execute(
+                    sql: "UPDATE organization SET updated_at = ?, version = version + 1 WHERE id = ?",
+                    arguments: [now, organizationID]
+                )
+            }
+            try db.execute(sql: "DELETE FROM tenant WHERE id = ?", arguments: [id])
+        }
+    }
+
+    /// The tenant with `slug` and its organization: the hot path.
+    func resolveTenant(slug: String) async throws -> (TenantRecord, OrganizationSnapshot?) {
+        guard !slug.isEmpty else { throw DirectoryError.invalid("slug", "is required") }
+        return try await self.read { db in
+            guard let tenant = try TenantRecord.fetchOne(db, sql: "SELECT * FROM tenant WHERE slug = ?", arguments: [slug]) else {
+                throw DirectoryError(.notFound, "no tenant has the slug \"\(slug.prefix(70))\"")
+            }
+            let organization = try tenant.organizationID.map { try Self.snapshot(db, id: $0) }
+            return (tenant, organization)
+        }
+    }
+
+    // MARK: Helpers (inside transactions)
+
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await self.database.writer.write(body)
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            throw DirectoryError(.alreadyExists, "a concurrent change took the same name or slug; retry")
+        }
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await self.database.writer.read(body)
+    }
+
+    private static func organizationRecord(_ db: Database, id: String) throws -> OrganizationRecord {
+        guard let record = try OrganizationRecord.fetchOne(db, key: id) else {
+            throw DirectoryError.organizationNotFound(id)
+        }
+        return record
+    }
+
+    private static func tenantRecord(_ db: Database, id: String) throws -> TenantRecord {
+        guard let record = try TenantRecord.fetchOne(db, key: id) else {
+            throw DirectoryError.tenantNotFound(id)
+        }
+        return record
+    }
+
+    private static func snapshot(_ db: Database, id: String) throws -> OrganizationSnapshot {
+        let record = try self.organizationRecord(db, id: id)
+        let tenants = try String.fetchAll(
+            db,
+            sql: "SELECT id FROM tenant WHERE organization_id = ? ORDER BY slug",
+            arguments: [id]
+        )
+        return OrganizationSnapshot(record: record, tenantIDs: tenants)
+    }
+
+    private static func tenantIDs(_ db: Database, organizationIDs: [String]) throws -> [String: [String]] {
+        guard !organizationIDs.isEmpty else { return [:] }
+        let placeholders = Array(repeating: "?", count: organizationIDs.count).joined(separator: ",")
+        let rows = try Row.fetchAll(
+            db,
+            sql: "SELECT id, organization_id FROM tenant WHERE organization_id IN (\(placeholders)) ORDER BY slug",
+            arguments: StatementArguments(organizationIDs)
+        )
+        var result: [String: [String]] = [:]
+        for row in rows {
+            result[row["organization_id"], default: []].append(row["id"])
+        }
+        return result
+    }
+
+    /// Puts `tenant` into `organizationID`; returns whether anything changed.
+    private static func assign(_ db: Database, tenant: TenantRecord, to organizationID: String, move: Bool, now: Int64) throws -> Bool {
+        if tenant.organizationID == organizationID { return false }
+        if let other = tenant.organizationID {
+            guard move else {
+                throw DirectoryError(
+                    .failedPrecondition,
+                    "tenant \(tenant.slug) (\(tenant.id)) belongs to organization \(other); set the move flag to move it"
+                )
+            }
+            try db.execute(
+                sql: "UPDATE organization SET updated_at = ?, version = version + 1 WHERE id = ?",
+                arguments: [now, other]
+            )
+        }
+        var tenant = tenant
+        tenant.organizationID = organizationID
+        tenant.updatedAt = now
+        tenant.version += 1
+        try tenant.update(db)
+        return true
+    }
+
+    private static func requireUniqueName(_ db: Database, key: String, name: String, except id: String?) throws {
+        let existing = try String.fetchOne(db, sql: "SELECT id FROM organization WHERE name_key = ?", arguments: [key])
+        if let existing, existing != id {
+            throw DirectoryError(.alreadyExists, "an organization named \"\(name)\" already exists (\(existing))")
+        }
+    }
+
+    private static func requireUniqueSlug(_ db: Database, _ slug: String, except id: String?) throws {
+        let existing = try String.fetchOne(db, sql: "SELECT id FROM tenant WHERE slug = ?", arguments: [slug])
+        if let existing, existing != id {
+            throw DirectoryError(.alreadyExists, "the slug \"\(slug)\" is taken (\(existing))")
+        }
+    }
+
+    private static func requireVersion(_ expected: UInt64, of current: Int64, what: String) throws {
+        guard Int64(clamping: expected) == current else {
+            throw DirectoryError(.aborted, "\(what) is at version \(current), not \(expected): re-read it and retry")
+        }
+    }
+}

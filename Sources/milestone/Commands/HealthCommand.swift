@@ -1,0 +1,30 @@
+import ArgumentParser
+import MilestoneClient
+import MilestoneWire
+
+struct HealthCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "health",
+        abstract: "Check that the directory service is serving (exit 1 when it is not)."
+    )
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "A service name; empty for the server as a whole.") var service = ""
+
+    func run() async throws {
+        let status = try await self.global.withDirectory { directory in
+            try await HealthClient(directory.rpc).check(service: self.service)
+        }
+        let name = switch status {
+        case .serving: "SERVING"
+        case .notServing: "NOT_SERVING"
+        case .unknown, .unrecognized(_): "UNKNOWN"
+        }
+        switch self.global.output {
+        case .table: print(name)
+        case .json: Rendering.printJSON(["status": name])
+        }
+        if status != .serving {
+            throw CLIError("the server is \(name)")
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import MilestoneClient
+import MilestoneTesting
+import Testing
+
+/// Runs the built `milestone` binary against a live directory service.
+@Suite("milestone CLI against a live service")
+struct CLITests {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static var binary: URL {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("milestone")
+        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/milestone")
+    }
+
+    /// Runs the binary on a thread of its own, so that waiting for it never blocks Swift concurrency's
+    /// threads (the in-process server needs them).
+    func run(_ arguments: [String], server: DirectoryTestServer, token: String?, dataDir: String? = nil) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(with: Swift.Result { try self.runBlocking(arguments, server: server, token: token, dataDir: dataDir) })
+            }
+            thread.start()
+        }
+    }
+
+    private func runBlocking(_ arguments: [String], server: DirectoryTestServer, token: String?, dataDir: String?) throws -> Result {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["MILESTONE_DIRECTORY"] = "\(server.endpoint)"
+        environment["MILESTONE_TOKEN"] = token
+        environment["MILESTONE_DATA_DIR"] = dataDir ?? FileManager.default.temporaryDirectory.appendingPathComponent("none-\(UUID().uuidString)").path
+        process.environment = environment
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func json(_ text: String) throws -> Any {
+        try JSONSerialization.jsonObject(with: Data(text.utf8))
+    }
+
+    @Test("create, assign, list and resolve: table and JSON output, exit 0")
+    func happyPath() async throws {
+        try await withDirectoryTestServer { server throws in
+            let token = server.adminToken
+            let created = try await self.run(["org", "create", "--name", "Acme Corp", "--admin-email", "admin@acme.example"], server: server, token: token)
+            #expect(created.status == 0, "\(created.stderr)")
+            #expect(created.stdout.contains("name:        Acme Corp"))
+
+            let tenant = try await self.run(["tenant", "create", "acme-eu", "--name", "Acme EU", "--output", "json"], server: server, token: token)
+            #expect(tenant.status == 0)
+            let tenantJSON = try #require(try self.json(tenant.stdout) as? [String: Any])
+            #expect(Set(tenantJSON.keys) == ["id", "slug", "display_name", "organization_id", "created_at", "updated_at", "version"])
+            #expect(tenantJSON["organization_id"] is NSNull)
+            #expect(try await self.run(["tenant", "create", "acme-us", "--name", "Acme US"], server: server, token: token).status == 0)
+
+            let set = try await self.run(["org", "tenants", "set", "acme corp", "acme-eu", "acme-us"], server: server, token: token)
+            #expect(set.status == 0, "\(set.stderr)")
+
+            let list = try await self.run(["org", "list"], server: server, token: token)
+            #expect(list.status == 0)
+            let lines = list.stdout.split(separator: "\n")
+            #expect(lines.first?.hasPrefix("ID") == true && lines.first?.contains("ADMIN EMAIL") == true)
+            #expect(lines.count == 2 && lines[1].contains("Acme Corp") && lines[1].contains(" 2 "))
+
+            let listJSON = try #require(try self.json(try await self.run(["org", "list", "--output", "json"], server: server, token: token).stdout) as? [[String: Any]])
+            #expect(listJSON.count == 1)
+            #expect(Set(listJSON[0].keys) == ["id", "name", "admin_email", "tenant_ids", "created_at", "updated_at", "version"])
+            #expect((listJSON[0]["tenant_ids"] as? [String])?.count == 2)
+
+            let resolved = try #require(try self.json(try await self.run(["tenant", "resolve", "acme-us", "--output", "json"], server: server, token: token).stdout) as? [String: Any])
+            #expect((resolved["organization"] as? [String: Any])?["name"] as? String == "Acme Corp")
+            #expect((resolved["tenant"] as? [String: Any])?["slug"] as? String == "acme-us")
+
+            let update = try await self.run(["org", "update", "Acme Corp", "--name", "Acme Inc"], server: server, token: token)
+            #expect(update.status == 0 && update.stdout.contains("Acme Inc"))
+            let delete = try await self.run(["org", "delete", "Acme Inc"], server: server, token: token)
+            #expect(delete.status == 1 && delete.stderr.contains("FAILED_PRECONDITION"))
+            let forced = try await self.run(["org", "delete", "Acme Inc", "--unassign-tenants", "--output", "json"], server: server, token: token)
+            #expect(forced.status == 0)
+            #expect(((try self.json(forced.stdout) as? [String: Any])?["unassigned_tenant_ids"] as? [String])?.count == 2)
+            #expect(!(created.stdout + created.stderr + list.stdout + forced.stdout).contains(token), "the token is never printed")
+        }
+    }
+
+    @Test("errors exit 1 with the status name; usage errors exit 2")
+    func errors() async throws {
+        try await withDirectoryTestServer { server throws in
+            let token = server.adminToken
+            let missing = try await self.run(["org", "get", "org_doesnotexist"], server: server, token: token)
+            #expect(missing.status == 1)
+            #expect(missing.stderr.contains("NOT_FOUND"))
+            let badSlug = try await self.run(["tenant", "create", "Bad_Slug", "--name", "x"], server: server, token: token)
+            #expect(badSlug.status == 1)
+            #expect(badSlug.stderr.contains("INVALID_ARGUMENT") && badSlug.stderr.contains("slug"))
+            let reserved = try await self.run(["tenant", "create", "api", "--name", "x"], server: server, token: token)
+            #expect(reserved.status == 1 && reserved.stderr.contains("reserved"))
+            #expect(try await self.run(["org", "create", "--admin-email", "a@b.example"], server: server, token: token).status == 2)
+            #expect(try await self.run(["org", "list", "--page-size", "0"], server: server, token: token).status == 2)
+            #expect(try await self.run(["org", "frobnicate"], server: server, token: token).status == 2)
+            let unauthenticated = try await self.run(["tenant", "list"], server: server, token: nil)
+            #expect(unauthenticated.status == 1 && unauthenticated.stderr.contains("UNAUTHENTICATED"))
+            let help = try await self.run(["--help"], server: server, token: nil)
+            #expect(help.status == 0 && help.stdout.contains("org"))
+        }
+    }
+
+    @Test("the token comes from the data folder's credentials file when MILESTONE_TOKEN is unset")
+    func credentialsFile() async throws {
+        try await withDirectoryTestServer { server throws in
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("milestone-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let data = try JSONEncoder().encode(LocalCredentials(adminToken: server.adminToken, serviceToken: server.serviceToken))
+            try data.write(to: LocalCredentials.fileURL(dataDirectory: folder.path))
+            let health = try await self.run(["tenant", "list", "--output", "json"], server: server, token: nil, dataDir: folder.path)
+            #expect(health.status == 0, "\(health.stderr)")
+        }
+    }
+}
