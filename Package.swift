@@ -195,6 +195,7 @@ let package = Package(
                 "MilestoneTesting",
                 "MilestoneWire",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

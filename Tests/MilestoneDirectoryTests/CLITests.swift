@@ -1,6 +1,7 @@
 import Foundation
 import MilestoneClient
 import MilestoneTesting
+import NIOPosix
 import Testing
 
 /// Runs the built `milestone` binary against a live directory service.
@@ -19,35 +20,21 @@ struct CLITests {
         return root.appendingPathComponent(".build/debug/milestone")
     }
 
-    /// Runs the binary on a thread of its own, so that waiting for it never blocks Swift concurrency's
+    /// Runs the binary on NIO's blocking-I/O thread pool, so that waiting for it never blocks Swift concurrency's
     /// threads (the in-process server needs them).
     func run(_ arguments: [String], server: DirectoryTestServer, token: String?, dataDir: String? = nil) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
-                continuation.resume(with: Swift.Result { try self.runBlocking(arguments, server: server, token: token, dataDir: dataDir) })
-            }
-            thread.start()
+        try await NIOThreadPool.singleton.runIfActive {
+            try self.runBlocking(arguments, server: server, token: token, dataDir: dataDir)
         }
     }
 
     private func runBlocking(_ arguments: [String], server: DirectoryTestServer, token: String?, dataDir: String?) throws -> Result {
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["MILESTONE_DIRECTORY"] = "\(server.endpoint)"
         environment["MILESTONE_TOKEN"] = token
         environment["MILESTONE_DATA_DIR"] = dataDir ?? FileManager.default.temporaryDirectory.appendingPathComponent("none-\(UUID().uuidString)").path
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        let result = try spawnAndWait(path: Self.binary.path, arguments: arguments, environment: environment)
+        return Result(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 
     func json(_ text: String) throws -> Any {
