@@ -20,11 +20,21 @@ enum BenchMain {
     }
 }
 
-/// Measures unary calls over loopback: our RPC (full envelope, protobuf-c, interceptors, bearer-token
-/// authentication) against a bare length-prefixed NIO echo in the same process.
+/// `milestone-bench rpc` (the default) and `milestone-bench directory`.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "milestone-bench",
+        abstract: "Benchmarks of the Milestone RPC framework and services.",
+        subcommands: [RPCBench.self, DirectoryBench.self],
+        defaultSubcommand: RPCBench.self
+    )
+}
+
+/// Measures unary calls over loopback: our RPC (full envelope, protobuf-c, interceptors, bearer-token
+/// authentication) against a bare length-prefixed NIO echo in the same process.
+struct RPCBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rpc",
         abstract: "Unary calls/s and p50/p99 latency over loopback, against a bare NIO echo."
     )
 
@@ -105,11 +115,21 @@ struct Bench: AsyncParsableCommand {
         }
     }
 
-    /// Runs `call` from `concurrency` tasks for the warm-up, then for the measured duration.
     private func measure(concurrency: Int, _ call: @escaping @Sendable () async throws -> Void) async throws -> Measurement {
+        try await measureCalls(concurrency: concurrency, warmup: self.warmup, duration: self.duration, call)
+    }
+}
+
+/// Runs `call` from `concurrency` tasks for the warm-up, then for the measured duration.
+func measureCalls(
+    concurrency: Int,
+    warmup: Double,
+    duration: Double,
+    _ call: @escaping @Sendable () async throws -> Void
+) async throws -> Measurement {
         let clock = ContinuousClock()
-        let warmupEnd = clock.now + .seconds(self.warmup)
-        let end = warmupEnd + .seconds(self.duration)
+        let warmupEnd = clock.now + .seconds(warmup)
+        let end = warmupEnd + .seconds(duration)
         let latencies = try await withThrowingTaskGroup(of: [Int64].self) { group in
             for _ in 0..<concurrency {
                 group.addTask {
@@ -131,8 +151,7 @@ struct Bench: AsyncParsableCommand {
             for try await samples in group { all += samples }
             return all.sorted()
         }
-        return Measurement(sortedNanoseconds: latencies, seconds: self.duration)
-    }
+        return Measurement(sortedNanoseconds: latencies, seconds: duration)
 }
 
 struct Measurement {

@@ -318,7 +318,8 @@ struct DirectoryStore: Sendable {
     func resolveTenant(slug: String) async throws -> (TenantRecord, OrganizationSnapshot?) {
         guard !slug.isEmpty else { throw DirectoryError.invalid("slug", "is required") }
         return try await self.read { db in
-            guard let tenant = try TenantRecord.fetchOne(db, sql: "SELECT * FROM tenant WHERE slug = ?", arguments: [slug]) else {
+            let statement = try db.cachedStatement(sql: "SELECT * FROM tenant WHERE slug = ?")
+            guard let tenant = try TenantRecord.fetchOne(statement, arguments: [slug]) else {
                 throw DirectoryError(.notFound, "no tenant has the slug \"\(slug.prefix(70))\"")
             }
             let organization = try tenant.organizationID.map { try Self.snapshot(db, id: $0) }
@@ -341,14 +342,16 @@ struct DirectoryStore: Sendable {
     }
 
     private static func organizationRecord(_ db: Database, id: String) throws -> OrganizationRecord {
-        guard let record = try OrganizationRecord.fetchOne(db, key: id) else {
+        let statement = try db.cachedStatement(sql: "SELECT * FROM organization WHERE id = ?")
+        guard let record = try OrganizationRecord.fetchOne(statement, arguments: [id]) else {
             throw DirectoryError.organizationNotFound(id)
         }
         return record
     }
 
     private static func tenantRecord(_ db: Database, id: String) throws -> TenantRecord {
-        guard let record = try TenantRecord.fetchOne(db, key: id) else {
+        let statement = try db.cachedStatement(sql: "SELECT * FROM tenant WHERE id = ?")
+        guard let record = try TenantRecord.fetchOne(statement, arguments: [id]) else {
             throw DirectoryError.tenantNotFound(id)
         }
         return record
@@ -357,8 +360,7 @@ struct DirectoryStore: Sendable {
     private static func snapshot(_ db: Database, id: String) throws -> OrganizationSnapshot {
         let record = try self.organizationRecord(db, id: id)
         let tenants = try String.fetchAll(
-            db,
-            sql: "SELECT id FROM tenant WHERE organization_id = ? ORDER BY slug",
+            db.cachedStatement(sql: "SELECT id FROM tenant WHERE organization_id = ? ORDER BY slug"),
             arguments: [id]
         )
         return OrganizationSnapshot(record: record, tenantIDs: tenants)

@@ -1,0 +1,157 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MilestoneClient
+import MilestoneRPC
+import MilestoneRPCNIO
+import MilestoneWire
+import NIOCore
+import NIOPosix
+
+/// ResolveTenant against a real `milestone-directory` process loaded with organizations and tenants.
+struct DirectoryBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "directory",
+        abstract: "Load organizations and tenants into milestone-directory, then measure ResolveTenant."
+    )
+
+    @Option(help: "Organizations to create.") var organizations = 10_000
+    @Option(help: "Tenants per organization.") var tenantsPerOrganization = 10
+    @Option(help: "Calls in flight while loading.") var loadConcurrency = 64
+    @Option(help: "Calls in flight while measuring ResolveTenant.") var concurrency = 8
+    @Option(help: "Seconds measured.") var duration: Double = 5
+    @Option(help: "Seconds of warm-up.") var warmup: Double = 1
+    @Option(help: "The milestone-directory binary. (default: beside this one)") var directoryBinary: String?
+    @Flag(help: "Print one JSON object instead of text.") var json = false
+
+    func run() async throws {
+        let binary = self.directoryBinary
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("milestone-directory").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw ValidationError("no milestone-directory at \(binary): build it (swift build -c release --product milestone-directory)")
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("milestone-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let port = try await freePort()
+        let endpoint = Endpoint(host: "127.0.0.1", port: port)
+        let adminToken = "bench-admin-\(UInt64.random(in: .min ... .max))"
+        let serviceToken = "bench-service-\(UInt64.random(in: .min ... .max))"
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["--listen", "\(endpoint)", "--data-dir", folder.path, "--log-level", "warning"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["MILESTONE_ADMIN_TOKEN"] = adminToken
+        environment["MILESTONE_SERVICE_TOKEN"] = serviceToken
+        process.environment = environment
+        try process.run()
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        let pid = process.processIdentifier
+        let logger = Logger(label: "milestone.bench") { _ in SwiftLogNoOpLogHandler() }
+
+        let admin = RPCClientConfiguration(token: adminToken, defaultTimeout: .seconds(30))
+        let service = RPCClientConfiguration(token: serviceToken, defaultTimeout: .seconds(30))
+        let (rssStart, loadSeconds, slugs) = try await withRPCClient(endpoint, configuration: admin, logger: logger) { rpc in
+            let directory = DirectoryClient(rpc)
+            for _ in 0..<150 {
+                if (try? await HealthClient(rpc).check()) == .serving { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let rssStart = residentMiB(pid: pid)  // serving, empty database
+            let (seconds, slugs) = try await self.load(directory)
+            return (rssStart, seconds, slugs)
+        }
+        try await Task.sleep(for: .seconds(1))
+        let rssLoaded = residentMiB(pid: pid)
+
+        let measurement = try await withRPCClient(endpoint, configuration: service, logger: logger) { rpc in
+            let directory = DirectoryClient(rpc)
+            return try await measureCalls(concurrency: self.concurrency, warmup: self.warmup, duration: self.duration) {
+                let slug = slugs[Int.random(in: 0..<slugs.count)]
+                _ = try await directory.resolveTenant(slug: slug)
+            }
+        }
+        let rssUnderLoad = residentMiB(pid: pid)
+        let peak = peakResidentMiB(pid: pid)
+        let total = self.organizations * (self.tenantsPerOrganization + 1)
+
+        if self.json {
+            print(String(
+                format: #"{"organizations":%d,"tenants":%d,"load_seconds":%.2f,"load_calls_per_s":%.0f,"concurrency":%d,"calls_per_s":%.0f,"p50_us":%.1f,"p99_us":%.1f,"rss_start_mib":%.1f,"rss_loaded_mib":%.1f,"rss_under_load_mib":%.1f,"peak_rss_mib":%.1f}"#,
+                self.organizations, slugs.count, loadSeconds, Double(total) / loadSeconds, self.concurrency,
+                measurement.callsPerSecond, measurement.p50Micros, measurement.p99Micros, rssStart, rssLoaded, rssUnderLoad, peak
+            ))
+        } else {
+            print("loaded \(self.organizations) organizations and \(slugs.count) tenants (\(total) CreateOrganization/CreateTenant calls) in \(String(format: "%.1f", loadSeconds)) s = \(String(format: "%.0f", Double(total) / loadSeconds)) calls/s at concurrency \(self.loadConcurrency)")
+            print(String(format: "ResolveTenant at concurrency %d: %.0f calls/s, p50 %.0f µs, p99 %.0f µs", self.concurrency, measurement.callsPerSecond, measurement.p50Micros, measurement.p99Micros))
+            print(String(format: "milestone-directory resident memory: %.1f MiB at start, %.1f MiB loaded at rest, %.1f MiB under load, peak %.1f MiB", rssStart, rssLoaded, rssUnderLoad, peak))
+        }
+    }
+
+    /// Creates the organizations, then their tenants, `loadConcurrency` calls at a time.
+    private func load(_ directory: DirectoryClient) async throws -> (Double, [String]) {
+        let start = ContinuousClock.now
+        let organizationIDs = try await self.parallel(count: self.organizations) { index in
+            try await directory.createOrganization(name: "Organization \(index)", adminEmail: "admin\(index)@org\(index).example").id
+        }
+        let perOrganization = self.tenantsPerOrganization
+        let slugs = try await self.parallel(count: self.organizations * perOrganization) { index in
+            let slug = "tenant-\(index)"
+            _ = try await directory.createTenant(slug: slug, displayName: "Tenant \(index)", organizationID: organizationIDs[index / perOrganization])
+            return slug
+        }
+        let elapsed = ContinuousClock.now - start
+        return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, slugs)
+    }
+
+    private func parallel<T: Sendable>(count: Int, _ body: @escaping @Sendable (Int) async throws -> T) async throws -> [T] {
+        try await withThrowingTaskGroup(of: (Int, T).self) { group in
+            var results = [T?](repeating: nil, count: count)
+            var next = 0
+            for _ in 0..<min(self.loadConcurrency, count) {
+                let index = next
+                group.addTask { (index, try await body(index)) }
+                next += 1
+            }
+            while let (index, value) = try await group.next() {
+                results[index] = value
+                if next < count {
+                    let index = next
+                    group.addTask { (index, try await body(index)) }
+                    next += 1
+                }
+            }
+            return results.map { $0! }
+        }
+    }
+}
+
+/// A port nothing listens on right now.
+func freePort() async throws -> Int {
+    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .bind(host: "127.0.0.1", port: 0).get()
+    let port = channel.localAddress?.port ?? 0
+    try await channel.close()
+    return port
+}
+
+/// VmRSS of a process, in MiB.
+func residentMiB(pid: Int32) -> Double {
+    statusField("VmRSS:", pid: pid)
+}
+
+func peakResidentMiB(pid: Int32) -> Double {
+    statusField("VmHWM:", pid: pid)
+}
+
+private func statusField(_ field: String, pid: Int32) -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
+        let kib = Double(line.split(separator: " ").dropFirst().first ?? "")
+    else { return 0 }
+    return kib / 1024
+}
