@@ -87,7 +87,7 @@ struct DirectoryRPCTests {
             #expect(unassigned == [us.id])
             #expect(try await directory.resolveTenant(slug: "acme-us").organization == nil)
             try await directory.deleteTenant(id: us.id)
-            #expect(await code { try await directory.tenant(id: us.id) } == .notFound)
+            #expect(await statusCode { try await directory.tenant(id: us.id) } == .notFound)
         }
     }
 
@@ -99,8 +99,8 @@ struct DirectoryRPCTests {
             let second = try await directory.createOrganization(name: "Second", adminEmail: "a@second.example")
             for round in 0..<20 {
                 let tenant = try await directory.createTenant(slug: "contested-\(round)", displayName: "Contested")
-                async let viaAdd = code { try await directory.addTenant(organizationID: first.id, tenantID: tenant.id) }
-                async let viaSet = code {
+                async let viaAdd = statusCode { try await directory.addTenant(organizationID: first.id, tenantID: tenant.id) }
+                async let viaSet = statusCode {
                     try await directory.setOrganizationTenants(
                         organizationID: second.id,
                         tenantIDs: try await directory.organization(id: second.id).tenantIDs + [tenant.id]
@@ -127,15 +127,15 @@ struct DirectoryRPCTests {
                 #expect(try await service.resolveTenant(slug: "acme").organization?.id == acme.id)
                 #expect(try await service.listOrganizations().organizations.count == 1)
                 #expect(try await service.organization(id: acme.id).name == "Acme")
-                #expect(await code { try await service.createTenant(slug: "x1", displayName: "x") } == .permissionDenied)
-                #expect(await code { try await service.deleteOrganization(id: acme.id, unassignTenants: true) } == .permissionDenied)
+                #expect(await statusCode { try await service.createTenant(slug: "x1", displayName: "x") } == .permissionDenied)
+                #expect(await statusCode { try await service.deleteOrganization(id: acme.id, unassignTenants: true) } == .permissionDenied)
             }
             try await server.withClient(token: nil) { anonymous throws in
-                #expect(await code { try await anonymous.resolveTenant(slug: "acme") } == .unauthenticated)
+                #expect(await statusCode { try await anonymous.resolveTenant(slug: "acme") } == .unauthenticated)
                 #expect(try await HealthClient(anonymous.rpc).check(service: DirectoryService.serviceName) == .serving)
             }
             try await server.withClient(token: "wrong") { wrong throws in
-                #expect(await code { try await wrong.listTenants() } == .unauthenticated)
+                #expect(await statusCode { try await wrong.listTenants() } == .unauthenticated)
             }
         }
     }
@@ -159,14 +159,3 @@ struct DirectoryRPCTests {
     }
 }
 
-/// The status code `body` fails with, or nil.
-func code(_ body: () async throws -> some Any) async -> RPCError.Code? {
-    do {
-        _ = try await body()
-        return nil
-    } catch let error as RPCError {
-        return error.code
-    } catch {
-        return .unknown
-    }
-}

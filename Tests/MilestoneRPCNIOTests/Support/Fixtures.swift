@@ -23,19 +23,6 @@ func echoRequest(text: String = "", payload: [UInt8] = [], delayMillis: UInt32 =
     return request
 }
 
-/// The status code of the RPCError `body` throws, or nil when it succeeds.
-func statusCode(_ body: () async throws -> some Any) async -> RPCError.Code? {
-    do {
-        _ = try await body()
-        return nil
-    } catch let error as RPCError {
-        return error.code
-    } catch {
-        Issue.record("not an RPCError: \(error)")
-        return nil
-    }
-}
-
 /// Polls `condition` for up to 5 s.
 func eventually(_ condition: () -> Bool) async throws -> Bool {
     for _ in 0..<500 {
