@@ -154,6 +154,33 @@ struct ServerConnectionDispatcherTests {
         dispatcher.close()
     }
 
+    @Test("calls beyond the per-connection limit get RESOURCE_EXHAUSTED; the connection stays open")
+    func concurrentCallLimit() async throws {
+        let sink = FrameSink()
+        var router = Router()
+        router.register(Self.slow, access: .unauthenticated) { _, _ in
+            try await Task.sleep(for: .seconds(30))
+            return HealthCheckResponse()
+        }
+        let dispatcher = ServerConnectionDispatcher(
+            pipeline: ServerPipeline(router: router, interceptors: []),
+            scheduler: ManualTimerScheduler(),
+            peer: "test",
+            maxFrameSize: 4 << 20,
+            maxConcurrentCalls: 2,
+            logger: quietLogger
+        ) { bytes in sink.write(bytes) }
+        for id in 1...3 {
+            #expect(await self.send(dispatcher, requestFrame(id: UInt64(id), method: Self.slow.name)) == .keepOpen)
+        }
+        let refused = try #require(try await sink.waitForResponses(1).first)
+        #expect(refused.callID == 3)
+        #expect(refused.status == .resourceExhausted)
+        #expect(refused.message.contains("limit 2"))
+        #expect(dispatcher.callsInFlight == 2)
+        dispatcher.close()
+    }
+
     @Test("a malformed frame closes the connection")
     func malformed() async throws {
         let sink = FrameSink()

@@ -25,11 +25,18 @@ package struct ServerCallTable {
     private var answering = 0
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
 
-    package init() {}
+    /// The most calls that may run at once on the connection.
+    package let maxConcurrentCalls: Int
+
+    package init(maxConcurrentCalls: Int = .max) {
+        self.maxConcurrentCalls = maxConcurrentCalls
+    }
 
     package enum RequestAction: Equatable {
         case accept
         case rejectDuplicateID
+        /// The connection already runs `maxConcurrentCalls` calls.
+        case rejectTooManyCalls
         case rejectDraining
         case rejectClosed
     }
@@ -43,6 +50,9 @@ package struct ServerCallTable {
         case .serving:
             if self.calls[callID] != nil {
                 return .rejectDuplicateID
+            }
+            if self.calls.count >= self.maxConcurrentCalls {
+                return .rejectTooManyCalls
             }
             self.calls[callID] = Call(task: nil, timer: nil)
             self.lastAcceptedCallID = max(self.lastAcceptedCallID, callID)

@@ -14,7 +14,7 @@ package final class ServerConnectionDispatcher: Sendable {
         case close(reason: String)
     }
 
-    private let table = Mutex(ServerCallTable())
+    private let table: Mutex<ServerCallTable>
     private let pipeline: ServerPipeline
     private let scheduler: any CallTimerScheduler
     private let write: @Sendable ([UInt8]) -> Void
@@ -31,9 +31,11 @@ package final class ServerConnectionDispatcher: Sendable {
         taskExecutor: (any TaskExecutor)? = nil,
         peer: String,
         maxFrameSize: Int,
+        maxConcurrentCalls: Int = .max,
         logger: Logger,
         write: @escaping @Sendable ([UInt8]) -> Void
     ) {
+        self.table = Mutex(ServerCallTable(maxConcurrentCalls: maxConcurrentCalls))
         self.pipeline = pipeline
         self.taskExecutor = taskExecutor
         self.maxFrameSize = maxFrameSize
@@ -90,6 +92,14 @@ package final class ServerConnectionDispatcher: Sendable {
             break
         case .rejectDuplicateID:
             return await self.protocolViolation("call id \(callID) is already in use")
+        case .rejectTooManyCalls:
+            let limit = self.table.withLock { $0.maxConcurrentCalls }
+            await self.sendResponse(
+                callID: callID,
+                requestID: requestID,
+                .failure(RPCError(code: .resourceExhausted, message: "too many calls in flight on this connection (limit \(limit))"))
+            )
+            return .keepOpen
         case .rejectDraining:
             await self.sendResponse(
                 callID: callID,

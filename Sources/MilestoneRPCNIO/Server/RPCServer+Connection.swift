@@ -31,6 +31,7 @@ extension RPCServer {
                     taskExecutor: executor,
                     peer: peer,
                     maxFrameSize: self.configuration.maxFrameSize,
+                    maxConcurrentCalls: self.configuration.maxConcurrentCallsPerConnection,
                     logger: logger
                 ) { bytes in
                     writer.write(bytes)

@@ -8,6 +8,8 @@ public struct RPCServerConfiguration: Sendable {
     public var maxFrameSize: Int
     /// Connections beyond this many are told GoAway (RESOURCE_EXHAUSTED) and closed (default 1024).
     public var maxConnections: Int
+    /// Calls beyond this many in flight on one connection get RESOURCE_EXHAUSTED (default 1024).
+    public var maxConcurrentCallsPerConnection: Int
     /// A connection that sends nothing (not even a keepalive ping) for this long is closed (default 5 min).
     public var idleTimeout: Duration
     /// On shutdown, calls in flight get this long to finish before they are cancelled (default 10 s).
@@ -19,6 +21,7 @@ public struct RPCServerConfiguration: Sendable {
         endpoint: Endpoint = Endpoint(host: "127.0.0.1", port: 0),
         maxFrameSize: Int = 4 * 1024 * 1024,
         maxConnections: Int = 1024,
+        maxConcurrentCallsPerConnection: Int = 1024,
         idleTimeout: Duration = .seconds(300),
         drainGracePeriod: Duration = .seconds(10),
         tokens: BearerTokens? = nil
@@ -26,6 +29,7 @@ public struct RPCServerConfiguration: Sendable {
         self.endpoint = endpoint
         self.maxFrameSize = maxFrameSize
         self.maxConnections = maxConnections
+        self.maxConcurrentCallsPerConnection = maxConcurrentCallsPerConnection
         self.idleTimeout = idleTimeout
         self.drainGracePeriod = drainGracePeriod
         self.tokens = tokens
