@@ -167,10 +167,3 @@ struct FramingTests {
         }
     }
 }
-
-extension Frame {
-    init(kind: Kind) {
-        self.init()
-        self.kind = kind
-    }
-}

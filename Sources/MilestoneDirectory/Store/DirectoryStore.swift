@@ -139,7 +139,7 @@ struct DirectoryStore: Sendable {
         let seen = uniqueSet
         let now = self.now()
         return try await self.write { db in
-            var organization = try Self.organizationRecord(db, id: organizationID)
+            _ = try Self.organizationRecord(db, id: organizationID)
             var changed = false
             for tenantID in wanted {
                 let tenant = try Self.tenantRecord(db, id: tenantID)
@@ -147,16 +147,11 @@ struct DirectoryStore: Sendable {
             }
             let current = try String.fetchAll(db, sql: "SELECT id FROM tenant WHERE organization_id = ?", arguments: [organizationID])
             for tenantID in current where !seen.contains(tenantID) {
-                try db.execute(
-                    sql: "UPDATE tenant SET organization_id = NULL, updated_at = ?, version = version + 1 WHERE id = ?",
-                    arguments: [now, tenantID]
-                )
+                try Self.unassign(db, tenantID: tenantID, now: now)
                 changed = true
             }
             if changed {
-                organization.updatedAt = now
-                organization.version += 1
-                try organization.update(db)
+                try Self.touchOrganization(db, id: organizationID, now: now)
             }
             return try Self.snapshot(db, id: organizationID)
         }
@@ -167,12 +162,10 @@ struct DirectoryStore: Sendable {
         let tenantID = try DirectoryValidation.id(tenantID, field: "tenant_id")
         let now = self.now()
         return try await self.write { db in
-            var organization = try Self.organizationRecord(db, id: organizationID)
+            _ = try Self.organizationRecord(db, id: organizationID)
             let tenant = try Self.tenantRecord(db, id: tenantID)
             if try Self.assign(db, tenant: tenant, to: organizationID, move: move, now: now) {
-                organization.updatedAt = now
-                organization.version += 1
-                try organization.update(db)
+                try Self.touchOrganization(db, id: organizationID, now: now)
             }
             return try Self.snapshot(db, id: organizationID)
         }
@@ -183,16 +176,11 @@ struct DirectoryStore: Sendable {
         let tenantID = try DirectoryValidation.id(tenantID, field: "tenant_id")
         let now = self.now()
         return try await self.write { db in
-            var organization = try Self.organizationRecord(db, id: organizationID)
-            var tenant = try Self.tenantRecord(db, id: tenantID)
+            _ = try Self.organizationRecord(db, id: organizationID)
+            let tenant = try Self.tenantRecord(db, id: tenantID)
             if tenant.organizationID == organizationID {
-                tenant.organizationID = nil
-                tenant.updatedAt = now
-                tenant.version += 1
-                try tenant.update(db)
-                organization.updatedAt = now
-                organization.version += 1
-                try organization.update(db)
+                try Self.unassign(db, tenantID: tenantID, now: now)
+                try Self.touchOrganization(db, id: organizationID, now: now)
             } else if let other = tenant.organizationID {
                 throw DirectoryError(.failedPrecondition, "tenant \(tenantID) belongs to organization \(other), not \(organizationID)")
             }
@@ -214,11 +202,9 @@ struct DirectoryStore: Sendable {
             try Self.requireUniqueSlug(db, slug, except: nil)
             var record = record
             if let organizationID, !organizationID.isEmpty {
-                var organization = try Self.organizationRecord(db, id: organizationID)
+                _ = try Self.organizationRecord(db, id: organizationID)
                 record.organizationID = organizationID
-                organization.updatedAt = now
-                organization.version += 1
-                try organization.update(db)
+                try Self.touchOrganization(db, id: organizationID, now: now)
             }
             try record.insert(db)
             return record
@@ -305,10 +291,7 @@ struct DirectoryStore: Sendable {
                 try Self.requireVersion(expectedVersion, of: record.version, what: "tenant \(id)")
             }
             if let organizationID = record.organizationID {
-                try db.execute(
-                    sql: "UPDATE organization SET updated_at = ?, version = version + 1 WHERE id = ?",
-                    arguments: [now, organizationID]
-                )
+                try Self.touchOrganization(db, id: organizationID, now: now)
             }
             try db.execute(sql: "DELETE FROM tenant WHERE id = ?", arguments: [id])
         }
@@ -391,10 +374,7 @@ struct DirectoryStore: Sendable {
                     "tenant \(tenant.slug) (\(tenant.id)) belongs to organization \(other); set the move flag to move it"
                 )
             }
-            try db.execute(
-                sql: "UPDATE organization SET updated_at = ?, version = version + 1 WHERE id = ?",
-                arguments: [now, other]
-            )
+            try Self.touchOrganization(db, id: other, now: now)
         }
         var tenant = tenant
         tenant.organizationID = organizationID
@@ -402,6 +382,22 @@ struct DirectoryStore: Sendable {
         tenant.version += 1
         try tenant.update(db)
         return true
+    }
+
+    /// Records a change to an organization's tenants: new `updated_at`, version + 1.
+    private static func touchOrganization(_ db: Database, id: String, now: Int64) throws {
+        try db.execute(
+            sql: "UPDATE organization SET updated_at = ?, version = version + 1 WHERE id = ?",
+            arguments: [now, id]
+        )
+    }
+
+    /// Takes a tenant out of its organization (the caller touches the organization).
+    private static func unassign(_ db: Database, tenantID: String, now: Int64) throws {
+        try db.execute(
+            sql: "UPDATE tenant SET organization_id = NULL, updated_at = ?, version = version + 1 WHERE id = ?",
+            arguments: [now, tenantID]
+        )
     }
 
     private static func requireUniqueName(_ db: Database, key: String, name: String, except id: String?) throws {
