@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .library(name: "MilestoneClient", targets: ["MilestoneClient"]),
         .library(name: "MilestoneTesting", targets: ["MilestoneTesting"]),
+        .library(name: "MilestoneDirectoryTesting", targets: ["MilestoneDirectoryTesting"]),
         .executable(name: "milestone", targets: ["milestone"]),
         .executable(name: "milestone-directory", targets: ["milestone-directory"]),
         .executable(name: "milestone-demo", targets: ["milestone-demo"]),
@@ -26,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
@@ -47,8 +49,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // The transport-agnostic RPC core: status codes, metadata, deadlines, routing, interceptors,
-        // the per-connection call state machines, backoff and retry policies.
+        // The transport-agnostic RPC core: status codes, metadata, deadlines, routing, interceptors, auth,
+        // the per-connection call state machines, backoff and retry policies, and the service protocols and
+        // clients generated from the `service` blocks of Protos/.
         .target(
             name: "MilestoneRPC",
             dependencies: [
@@ -73,18 +76,56 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // The directory service: organizations, tenants and assignment, on SQLite through GRDB.
+        // SQLite through GRDB, set up one way for every service: pragmas, busy timeout, file modes,
+        // migrations, file and in-memory databases.
         .target(
-            name: "MilestoneDirectory",
+            name: "MilestoneStorage",
             dependencies: [
-                "MilestoneRPC",
-                "MilestoneWire",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),
 
-        // The typed client library that internal services and the CLI use.
+        // The directory service: organizations, tenants and assignment.
+        .target(
+            name: "MilestoneDirectory",
+            dependencies: [
+                "MilestoneRPC",
+                "MilestoneStorage",
+                "MilestoneWire",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // The echo service: for the framework's tests, the demo and the benchmark.
+        .target(
+            name: "MilestoneEchoService",
+            dependencies: ["MilestoneRPC", "MilestoneWire"],
+            swiftSettings: swiftSettings
+        ),
+
+        // What every service executable shares: settings (flags > environment > defaults), logging, the
+        // data folder and its credentials, the RPC server and graceful shutdown.
+        .target(
+            name: "MilestoneServiceRuntime",
+            dependencies: [
+                "MilestoneRPC",
+                "MilestoneRPCNIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // The client library that internal services and the CLI use: the generated clients over TCP, and
+        // conveniences (paging sequences).
         .target(
             name: "MilestoneClient",
             dependencies: [
@@ -96,14 +137,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Starts servers on port 0 for our tests and our users' integration tests.
+        // Test support, ours and our users': any services on port 0 with a connected client.
         .target(
             name: "MilestoneTesting",
             dependencies: [
-                "MilestoneClient",
+                "MilestoneRPC",
+                "MilestoneRPCNIO",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The directory service on port 0 with an in-memory database.
+        .target(
+            name: "MilestoneDirectoryTesting",
+            dependencies: [
                 "MilestoneDirectory",
                 "MilestoneRPC",
                 "MilestoneRPCNIO",
+                "MilestoneTesting",
                 "MilestoneWire",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -114,15 +165,10 @@ let package = Package(
         .executableTarget(
             name: "milestone-directory",
             dependencies: [
-                "MilestoneClient",
                 "MilestoneDirectory",
-                "MilestoneRPC",
-                "MilestoneRPCNIO",
+                "MilestoneServiceRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -141,8 +187,7 @@ let package = Package(
         .executableTarget(
             name: "milestone-demo",
             dependencies: [
-                "MilestoneClient",
-                "MilestoneTesting",
+                "MilestoneEchoService",
                 "MilestoneRPC",
                 "MilestoneRPCNIO",
                 "MilestoneWire",
@@ -157,7 +202,7 @@ let package = Package(
             name: "milestone-bench",
             dependencies: [
                 "MilestoneClient",
-                "MilestoneTesting",
+                "MilestoneEchoService",
                 "MilestoneRPC",
                 "MilestoneRPCNIO",
                 "MilestoneWire",
@@ -186,23 +231,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "MilestoneDirectoryTests",
-            dependencies: [
-                "MilestoneClient",
-                "MilestoneDirectory",
-                "MilestoneRPC",
-                "MilestoneRPCNIO",
-                "MilestoneTesting",
-                "MilestoneWire",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
             name: "MilestoneRPCNIOTests",
             dependencies: [
-                "MilestoneClient",
+                "MilestoneEchoService",
                 "MilestoneRPC",
                 "MilestoneRPCNIO",
                 "MilestoneTesting",
@@ -211,6 +242,32 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MilestoneServiceRuntimeTests",
+            dependencies: [
+                "MilestoneEchoService",
+                "MilestoneRPC",
+                "MilestoneRPCNIO",
+                "MilestoneServiceRuntime",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MilestoneDirectoryTests",
+            dependencies: [
+                "MilestoneClient",
+                "MilestoneDirectory",
+                "MilestoneDirectoryTesting",
+                "MilestoneRPC",
+                "MilestoneRPCNIO",
+                "MilestoneTesting",
+                "MilestoneWire",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

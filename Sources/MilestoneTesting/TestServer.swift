@@ -18,22 +18,32 @@ public struct TestServer: Sendable {
     }
 }
 
-/// Starts `router` on 127.0.0.1 port 0, runs `body` with the server and a connected client, then shuts
-/// both down gracefully, also when `body` throws.
+/// Starts `services` on 127.0.0.1 port 0 (unless `configuration` names a port), runs `body` with the
+/// server and a connected client, then shuts both down gracefully, also when `body` throws.
 ///
 /// - Parameters:
-///   - configuration: the server's settings; its endpoint's port is replaced by 0 unless set.
+///   - configuration: the server's settings, authentication included.
 ///   - clientConfiguration: the client's settings (its token, timeouts).
 public func withTestServer<Result: Sendable>(
-    router: Router,
-    health: HealthService = HealthService(),
-    configuration: RPCServerConfiguration = RPCServerConfiguration(),
+    services: [any RegistrableRPCService],
+    configuration: RPCServerConfiguration,
     clientConfiguration: RPCClientConfiguration = RPCClientConfiguration(),
     logger: Logger = Logger(label: "milestone.test"),
     _ body: (TestServer) async throws -> Result
 ) async throws -> Result {
-    let server = RPCServer(configuration: configuration, router: router, health: health, logger: logger)
-    return try await withThrowingTaskGroup(of: Void.self) { group in
+    let server = RPCServer(configuration: configuration, services: services, logger: logger)
+    return try await withTestServer(server, clientConfiguration: clientConfiguration, logger: logger, body)
+}
+
+/// Runs `server` (built by hand, for example from a ``Router``), then as
+/// ``withTestServer(services:configuration:clientConfiguration:logger:_:)``.
+public func withTestServer<Result: Sendable>(
+    _ server: RPCServer,
+    clientConfiguration: RPCClientConfiguration = RPCClientConfiguration(),
+    logger: Logger = Logger(label: "milestone.test"),
+    _ body: (TestServer) async throws -> Result
+) async throws -> Result {
+    try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.run() }
         defer { server.beginGracefulShutdown() }
         let endpoint = try await server.listeningEndpoint

@@ -3,24 +3,15 @@ import Foundation
 import Logging
 import MilestoneRPC
 import MilestoneRPCNIO
-import MilestoneTesting
+import MilestoneEchoService
 import MilestoneWire
 import NIOCore
 import NIOPosix
 
-/// Runs Swift concurrency on NIO's event loops (as the services do), then the benchmark.
+/// `milestone-bench rpc` (the default) and `milestone-bench directory`. Like the services and the tests,
+/// it uses the default executors (calls run on their connection's event loop through task executor
+/// preferences; nothing is installed globally).
 @main
-enum BenchMain {
-    static func main() async {
-        let installed = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        if !installed {
-            print("note: could not run Swift concurrency on NIO's event loops")
-        }
-        await Bench.main()
-    }
-}
-
-/// `milestone-bench rpc` (the default) and `milestone-bench directory`.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "milestone-bench",
@@ -66,11 +57,9 @@ struct RPCBench: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup.singleton
 
         let token = "bench-token-\(UInt64.random(in: .min ... .max))"
-        var router = Router()
-        EchoService().register(in: &router, access: .adminOrService)
         let server = RPCServer(
-            configuration: RPCServerConfiguration(tokens: BearerTokens(admin: nil, service: token)),
-            router: router,
+            configuration: RPCServerConfiguration(authentication: .bearerTokens(BearerTokens(admin: nil, service: token))),
+            services: [EchoService(access: .adminOrService)],
             logger: logger
         )
         let bare = try await BareEcho.startServer(group: group)
@@ -85,7 +74,7 @@ struct RPCBench: AsyncParsableCommand {
                 for size in sizes {
                     for level in levels {
                         let request = {
-                            var request = EchoRequest()
+                            var request = TestingV1.EchoRequest()
                             request.payload = Array(repeating: 0x5A, count: size)
                             return request
                         }()
@@ -94,7 +83,7 @@ struct RPCBench: AsyncParsableCommand {
                                 _ = try await BareEcho.call(bareChannel, ByteBuffer(bytes: request.payload))
                             } : Measurement(sortedNanoseconds: [], seconds: 1)
                         let ours = try await self.measure(concurrency: level) {
-                            _ = try await client.unary(Echo.echo, request)
+                            _ = try await client.unary(TestingV1.Echo.echo, request)
                         }
                         let row = Row(concurrency: level, payloadBytes: size, rpc: ours, bare: reference)
                         rows.append(row)

@@ -56,9 +56,9 @@ struct DirectoryBench: AsyncParsableCommand {
         let admin = RPCClientConfiguration(token: adminToken, defaultTimeout: .seconds(30))
         let service = RPCClientConfiguration(token: serviceToken, defaultTimeout: .seconds(30))
         let (rssStart, loadSeconds, slugs) = try await withRPCClient(endpoint, configuration: admin, logger: logger) { rpc in
-            let directory = DirectoryClient(rpc)
+            let directory = DirectoryV1.Directory.Client(rpc)
             for _ in 0..<150 {
-                if (try? await HealthClient(rpc).check()) == .serving { break }
+                if (try? await HealthV1.Health.Client(rpc).check().status) == .serving { break }
                 try await Task.sleep(for: .milliseconds(100))
             }
             let rssStart = residentMiB(pid: pid)  // serving, empty database
@@ -69,10 +69,10 @@ struct DirectoryBench: AsyncParsableCommand {
         let rssLoaded = residentMiB(pid: pid)
 
         let measurement = try await withRPCClient(endpoint, configuration: service, logger: logger) { rpc in
-            let directory = DirectoryClient(rpc)
+            let directory = DirectoryV1.Directory.Client(rpc)
             return try await measureCalls(concurrency: self.concurrency, warmup: self.warmup, duration: self.duration) {
                 let slug = slugs[Int.random(in: 0..<slugs.count)]
-                _ = try await directory.resolveTenant(slug: slug)
+                _ = try await directory.resolveTenant(.init(slug: slug))
             }
         }
         let rssUnderLoad = residentMiB(pid: pid)
@@ -93,15 +93,19 @@ struct DirectoryBench: AsyncParsableCommand {
     }
 
     /// Creates the organizations, then their tenants, `loadConcurrency` calls at a time.
-    private func load(_ directory: DirectoryClient) async throws -> (Double, [String]) {
+    private func load(_ directory: DirectoryV1.Directory.Client) async throws -> (Double, [String]) {
         let start = ContinuousClock.now
         let organizationIDs = try await self.parallel(count: self.organizations) { index in
-            try await directory.createOrganization(name: "Organization \(index)", adminEmail: "admin\(index)@org\(index).example").id
+            try await directory.createOrganization(
+                .init(name: "Organization \(index)", adminEmail: "admin\(index)@org\(index).example")
+            ).id
         }
         let perOrganization = self.tenantsPerOrganization
         let slugs = try await self.parallel(count: self.organizations * perOrganization) { index in
             let slug = "tenant-\(index)"
-            _ = try await directory.createTenant(slug: slug, displayName: "Tenant \(index)", organizationID: organizationIDs[index / perOrganization])
+            _ = try await directory.createTenant(
+                .init(slug: slug, displayName: "Tenant \(index)", organizationID: organizationIDs[index / perOrganization])
+            )
             return slug
         }
         let elapsed = ContinuousClock.now - start

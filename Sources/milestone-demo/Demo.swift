@@ -1,9 +1,8 @@
 import ArgumentParser
 import Logging
-import MilestoneClient
 import MilestoneRPC
 import MilestoneRPCNIO
-import MilestoneTesting
+import MilestoneEchoService
 import MilestoneWire
 import ServiceLifecycle
 import UnixSignals
@@ -41,12 +40,11 @@ struct Demo: AsyncParsableCommand {
         let logger = Logger(label: "milestone.demo")
         // A fresh admin token for this run only; it is never printed.
         let token = (0..<4).map { _ in String(UInt64.random(in: .min ... .max), radix: 36) }.joined()
-        var router = Router()
-        EchoService().register(in: &router, access: .adminOnly)
         let server = RPCServer(
-            configuration: RPCServerConfiguration(endpoint: endpoint, tokens: BearerTokens(admin: token, service: nil)),
-            router: router,
-            health: HealthService(services: [Echo.serviceName]),
+            configuration: RPCServerConfiguration(
+                endpoint: endpoint, authentication: .bearerTokens(BearerTokens(admin: token, service: nil))
+            ),
+            services: [EchoService(access: .adminOnly)],
             logger: logger
         )
         let demo = DemoCalls(server: server, token: token, once: self.once, logger: logger)
@@ -75,16 +73,17 @@ struct DemoCalls: Service {
         let endpoint = try await self.server.listeningEndpoint
         print("1. server listening on \(endpoint)")
         try await withRPCClient(endpoint, configuration: RPCClientConfiguration(token: self.token, defaultTimeout: .seconds(5)), logger: self.logger) { client in
-            let health = HealthClient(client)
-            print("2. Health/Check(\"\") -> \(try await health.check())")
-            print("3. Health/Check(\"\(Echo.serviceName)\") -> \(try await health.check(service: Echo.serviceName))")
-            var request = EchoRequest()
+            let health = HealthV1.Health.Client(client)
+            let echo = TestingV1.Echo.serviceName
+            print("2. Health/Check(\"\") -> \(try await health.check().status)")
+            print("3. Health/Check(\"\(echo)\") -> \(try await health.check(.init(service: echo)).status)")
+            var request = TestingV1.EchoRequest()
             request.text = "hello from the client library"
-            let response = try await client.call(Echo.echo, request)
+            let response = try await client.call(TestingV1.Echo.echo, request)
             print("4. Echo/Echo -> \"\(response.message.text)\" (request id \(response.metadata[Metadata.Keys.requestID] ?? "-"))")
             do {
                 try await withRPCClient(endpoint, logger: self.logger) { anonymous in
-                    _ = try await anonymous.unary(Echo.echo, request)
+                    _ = try await anonymous.unary(TestingV1.Echo.echo, request)
                 }
             } catch let error as RPCError {
                 print("5. Echo/Echo without a token -> \(error)")

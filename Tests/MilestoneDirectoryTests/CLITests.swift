@@ -1,11 +1,12 @@
 import Foundation
-import MilestoneClient
+import MilestoneDirectoryTesting
+import MilestoneRPC
 import MilestoneTesting
 import NIOPosix
 import Testing
 
 /// Runs the built `milestone` binary against a live directory service.
-@Suite("milestone CLI against a live service")
+@Suite("milestone CLI against a live service", .timeLimit(.minutes(3)))
 struct CLITests {
     struct Result {
         var status: Int32

@@ -1,7 +1,7 @@
 import Logging
-import MilestoneClient
 import MilestoneRPC
 import MilestoneRPCNIO
+import MilestoneEchoService
 import MilestoneTesting
 import MilestoneWire
 import Synchronization
@@ -11,23 +11,23 @@ import Testing
 struct CallTests {
     @Test("health: the server is SERVING; an unknown service is NOT_FOUND")
     func health() async throws {
-        try await withTestServer(router: Router(), health: HealthService(services: ["milestone.directory.v1.Directory"]), logger: testLogger) { test throws in
-            let health = HealthClient(test.client)
-            #expect(try await health.check() == .serving)
-            #expect(try await health.check(service: "milestone.directory.v1.Directory") == .serving)
-            #expect(await statusCode { try await health.check(service: "nope") } == .notFound)
+        try await withTestServer(RPCServer(configuration: .unauthenticated, router: Router(), health: HealthService(services: ["milestone.directory.v1.Directory"]), logger: testLogger), logger: testLogger) { test throws in
+            let health = HealthV1.Health.Client(test.client)
+            #expect(try await health.check().status == .serving)
+            #expect(try await health.check(.init(service: "milestone.directory.v1.Directory")).status == .serving)
+            #expect(await statusCode { try await health.check(.init(service: "nope")) } == .notFound)
         }
     }
 
     @Test("1,000 concurrent calls over one connection are each answered with their own response")
     func thousandConcurrentCalls() async throws {
         let echo = EchoService()
-        try await withTestServer(router: echoRouter(echo), logger: testLogger) { test throws in
-            try await withThrowingTaskGroup(of: (Int, EchoResponse).self) { group throws in
+        try await withTestServer(services: [echo], configuration: .unauthenticated, logger: testLogger) { test throws in
+            try await withThrowingTaskGroup(of: (Int, TestingV1.EchoResponse).self) { group throws in
                 for index in 0..<1000 {
                     group.addTask {
                         let request = echoRequest(text: "call-\(index)", payload: Array(repeating: UInt8(index % 256), count: index % 64))
-                        return (index, try await test.client.unary(Echo.echo, request))
+                        return (index, try await test.client.unary(TestingV1.Echo.echo, request))
                     }
                 }
                 var seen = Set<Int>()
@@ -44,23 +44,23 @@ struct CallTests {
 
     @Test("metadata goes both ways: the server sees the client's keys and echoes x-request-id")
     func metadata() async throws {
-        try await withTestServer(router: echoRouter(EchoService()), logger: testLogger) { test throws in
+        try await withTestServer(services: [EchoService()], configuration: .unauthenticated, logger: testLogger) { test throws in
             let options = CallOptions(metadata: ["x-tenant": "acme", "x-request-id": "req-42"])
-            let response = try await test.client.call(Echo.echo, echoRequest(), options: options)
+            let response = try await test.client.call(TestingV1.Echo.echo, echoRequest(), options: options)
             #expect(response.message.metadataKeys == ["x-request-id", "x-tenant"])
             #expect(response.metadata["x-request-id"] == "req-42")
-            let generated = try await test.client.call(Echo.echo, echoRequest())
+            let generated = try await test.client.call(TestingV1.Echo.echo, echoRequest())
             #expect(generated.metadata["x-request-id"]?.count == 16, "the server makes a request id when none is sent")
         }
     }
 
     @Test("an unknown method gets UNIMPLEMENTED; a handler's status reaches the client with its message")
     func statuses() async throws {
-        try await withTestServer(router: echoRouter(EchoService()), clientConfiguration: noRetries, logger: testLogger) { test throws in
-            let unknown = WireMethod<EchoRequest, EchoResponse>(name: "milestone.testing.v1.Echo/Nope", idempotency: .unknown)
+        try await withTestServer(services: [EchoService()], configuration: .unauthenticated, clientConfiguration: noRetries, logger: testLogger) { test throws in
+            let unknown = WireMethod<TestingV1.EchoRequest, TestingV1.EchoResponse>(name: "milestone.testing.v1.Echo/Nope", idempotency: .unknown)
             #expect(await statusCode { try await test.client.unary(unknown, echoRequest()) } == .unimplemented)
             do {
-                _ = try await test.client.unary(Echo.echoOnce, echoRequest(text: "tenant acme is taken", failWith: .alreadyExists))
+                _ = try await test.client.unary(TestingV1.Echo.echoOnce, echoRequest(text: "tenant acme is taken", failWith: .alreadyExists))
                 Issue.record("expected ALREADY_EXISTS")
             } catch let error as RPCError {
                 #expect(error.code == .alreadyExists)
@@ -73,10 +73,10 @@ struct CallTests {
     @Test("server-side deadline: the handler is cancelled and the client gets DEADLINE_EXCEEDED")
     func serverDeadline() async throws {
         let echo = EchoService()
-        try await withTestServer(router: echoRouter(echo), logger: testLogger) { test throws in
+        try await withTestServer(services: [echo], configuration: .unauthenticated, logger: testLogger) { test throws in
             let start = ContinuousClock.now
             let code = await statusCode {
-                try await test.client.unary(Echo.echo, echoRequest(delayMillis: 10_000), options: CallOptions(timeout: .milliseconds(200)))
+                try await test.client.unary(TestingV1.Echo.echo, echoRequest(delayMillis: 10_000), options: CallOptions(timeout: .milliseconds(200)))
             }
             #expect(code == .deadlineExceeded)
             #expect(ContinuousClock.now - start < .seconds(3))
@@ -92,7 +92,7 @@ struct CallTests {
             try await withRPCClient(silent.endpoint, configuration: noRetries, logger: testLogger) { client throws in
                 let start = ContinuousClock.now
                 let code = await statusCode {
-                    try await client.unary(Echo.echo, echoRequest(), options: CallOptions(timeout: .milliseconds(150)))
+                    try await client.unary(TestingV1.Echo.echo, echoRequest(), options: CallOptions(timeout: .milliseconds(150)))
                 }
                 #expect(code == .deadlineExceeded)
                 #expect(ContinuousClock.now - start < .seconds(3))
@@ -104,19 +104,22 @@ struct CallTests {
     @Test("a call made inside a handler inherits the handler's remaining deadline")
     func deadlinePropagation() async throws {
         let downstreamEcho = EchoService()
-        try await withTestServer(router: echoRouter(downstreamEcho), logger: testLogger) { downstream throws in
+        try await withTestServer(services: [downstreamEcho], configuration: .unauthenticated, logger: testLogger) { downstream throws in
             var router = Router()
-            router.register(Echo.echoOnce, access: .unauthenticated) { request, _ in
+            router.register(TestingV1.Echo.echoOnce, access: .unauthenticated) { request, _ in
                 // No timeout of its own: only the caller's deadline bounds it.
-                try await downstream.client.unary(Echo.echo, request)
+                try await downstream.client.unary(TestingV1.Echo.echo, request)
             }
-            try await withTestServer(router: router, clientConfiguration: noRetries, logger: testLogger) { upstream throws in
-                let quick = try await upstream.client.unary(Echo.echoOnce, echoRequest(), options: CallOptions(timeout: .seconds(2)))
+            try await withTestServer(
+                RPCServer(configuration: .unauthenticated, router: router, logger: testLogger),
+                clientConfiguration: noRetries, logger: testLogger
+            ) { upstream throws in
+                let quick = try await upstream.client.unary(TestingV1.Echo.echoOnce, echoRequest(), options: CallOptions(timeout: .seconds(2)))
                 #expect(quick.deadlineMillis > 0 && quick.deadlineMillis <= 2000, "downstream saw \(quick.deadlineMillis) ms")
 
                 let start = ContinuousClock.now
                 let code = await statusCode {
-                    try await upstream.client.unary(Echo.echoOnce, echoRequest(delayMillis: 10_000), options: CallOptions(timeout: .milliseconds(300)))
+                    try await upstream.client.unary(TestingV1.Echo.echoOnce, echoRequest(delayMillis: 10_000), options: CallOptions(timeout: .milliseconds(300)))
                 }
                 #expect(code == .deadlineExceeded)
                 #expect(ContinuousClock.now - start < .seconds(3))
@@ -127,15 +130,15 @@ struct CallTests {
 
     @Test("Deadline.current bounds a client call that sets no timeout")
     func taskLocalDeadline() async throws {
-        try await withTestServer(router: echoRouter(EchoService()), logger: testLogger) { test throws in
-            let unbounded = try await test.client.unary(Echo.echo, echoRequest())
+        try await withTestServer(services: [EchoService()], configuration: .unauthenticated, logger: testLogger) { test throws in
+            let unbounded = try await test.client.unary(TestingV1.Echo.echo, echoRequest())
             #expect(unbounded.deadlineMillis == -1)
             let bounded = try await Deadline.$current.withValue(.after(.milliseconds(500))) {
-                try await test.client.unary(Echo.echo, echoRequest())
+                try await test.client.unary(TestingV1.Echo.echo, echoRequest())
             }
             #expect(bounded.deadlineMillis > 0 && bounded.deadlineMillis <= 500)
             let shorter = try await Deadline.$current.withValue(.after(.seconds(30))) {
-                try await test.client.unary(Echo.echo, echoRequest(), options: CallOptions(timeout: .milliseconds(400)))
+                try await test.client.unary(TestingV1.Echo.echo, echoRequest(), options: CallOptions(timeout: .milliseconds(400)))
             }
             #expect(shorter.deadlineMillis > 0 && shorter.deadlineMillis <= 400, "the earlier deadline wins")
         }
@@ -144,9 +147,9 @@ struct CallTests {
     @Test("cancelling the calling task cancels the call on the server")
     func cancellation() async throws {
         let echo = EchoService()
-        try await withTestServer(router: echoRouter(echo), logger: testLogger) { test throws in
+        try await withTestServer(services: [echo], configuration: .unauthenticated, logger: testLogger) { test throws in
             let call = Task {
-                await statusCode { try await test.client.unary(Echo.echo, echoRequest(delayMillis: 10_000)) }
+                await statusCode { try await test.client.unary(TestingV1.Echo.echo, echoRequest(delayMillis: 10_000)) }
             }
             #expect(try await eventually { echo.calls == 1 })
             let start = ContinuousClock.now
@@ -154,19 +157,19 @@ struct CallTests {
             #expect(await call.value == .cancelled)
             #expect(ContinuousClock.now - start < .seconds(2))
             #expect(try await eventually { echo.cancelled == 1 })
-            #expect(try await test.client.unary(Echo.echo, echoRequest(text: "still fine")).text == "still fine")
+            #expect(try await test.client.unary(TestingV1.Echo.echo, echoRequest(text: "still fine")).text == "still fine")
         }
     }
 
     @Test("UNAVAILABLE is retried for idempotent methods only, at most 5 attempts")
     func retries() async throws {
         let echo = EchoService()
-        try await withTestServer(router: echoRouter(echo), logger: testLogger) { test throws in
-            #expect(await statusCode { try await test.client.unary(Echo.echo, echoRequest(failWith: .unavailable)) } == .unavailable)
+        try await withTestServer(services: [echo], configuration: .unauthenticated, logger: testLogger) { test throws in
+            #expect(await statusCode { try await test.client.unary(TestingV1.Echo.echo, echoRequest(failWith: .unavailable)) } == .unavailable)
             #expect(echo.calls == 5)
-            #expect(await statusCode { try await test.client.unary(Echo.echoOnce, echoRequest(failWith: .unavailable)) } == .unavailable)
+            #expect(await statusCode { try await test.client.unary(TestingV1.Echo.echoOnce, echoRequest(failWith: .unavailable)) } == .unavailable)
             #expect(echo.calls == 6)
-            #expect(await statusCode { try await test.client.unary(Echo.echo, echoRequest(failWith: .internal)) } == .internal)
+            #expect(await statusCode { try await test.client.unary(TestingV1.Echo.echo, echoRequest(failWith: .internal)) } == .internal)
             #expect(echo.calls == 7, "only UNAVAILABLE is retried")
         }
     }
@@ -174,10 +177,10 @@ struct CallTests {
     @Test("bearer tokens: missing, wrong, wrong role, right; health needs none")
     func authentication() async throws {
         let tokens = BearerTokens(admin: "admin-secret-token", service: "service-secret-token")
-        let configuration = RPCServerConfiguration(tokens: tokens)
-        try await withTestServer(router: echoRouter(EchoService(), access: .adminOnly), configuration: configuration, logger: testLogger) { test throws in
-            #expect(await statusCode { try await test.client.unary(Echo.echo, echoRequest()) } == .unauthenticated)
-            #expect(try await HealthClient(test.client).check() == .serving)
+        let configuration = RPCServerConfiguration(authentication: .bearerTokens(tokens))
+        try await withTestServer(services: [EchoService(access: .adminOnly)], configuration: configuration, logger: testLogger) { test throws in
+            #expect(await statusCode { try await test.client.unary(TestingV1.Echo.echo, echoRequest()) } == .unauthenticated)
+            #expect(try await HealthV1.Health.Client(test.client).check().status == .serving)
             let cases: [(String, RPCError.Code?)] = [
                 ("wrong-token", .unauthenticated),
                 ("service-secret-token", .permissionDenied),
@@ -185,7 +188,7 @@ struct CallTests {
             ]
             for (token, expected) in cases {
                 let code = try await test.withClient(configuration: RPCClientConfiguration(token: token)) { client throws in
-                    await statusCode { try await client.unary(Echo.echo, echoRequest()) }
+                    await statusCode { try await client.unary(TestingV1.Echo.echo, echoRequest()) }
                 }
                 #expect(code == expected, "token \(token.prefix(5))…")
             }
@@ -194,14 +197,14 @@ struct CallTests {
 
     @Test("beyond the connection limit a client is told RESOURCE_EXHAUSTED")
     func connectionLimit() async throws {
-        let configuration = RPCServerConfiguration(maxConnections: 1)
-        try await withTestServer(router: echoRouter(EchoService()), configuration: configuration, logger: testLogger) { test throws in
-            _ = try await test.client.unary(Echo.echo, echoRequest())
+        let configuration = RPCServerConfiguration(authentication: .insecureNoAuthentication, maxConnections: 1)
+        try await withTestServer(services: [EchoService()], configuration: configuration, logger: testLogger) { test throws in
+            _ = try await test.client.unary(TestingV1.Echo.echo, echoRequest())
             let code = try await test.withClient(configuration: noRetries) { client throws in
-                await statusCode { try await client.unary(Echo.echoOnce, echoRequest()) }
+                await statusCode { try await client.unary(TestingV1.Echo.echoOnce, echoRequest()) }
             }
             #expect(code == .resourceExhausted || code == .unavailable)
-            #expect(try await test.client.unary(Echo.echo, echoRequest(text: "first")).text == "first")
+            #expect(try await test.client.unary(TestingV1.Echo.echo, echoRequest(text: "first")).text == "first")
         }
     }
 
@@ -214,7 +217,7 @@ struct CallTests {
             try await withRPCClient(silent.endpoint, configuration: configuration, logger: testLogger) { client throws in
                 let start = ContinuousClock.now
                 let code = await statusCode {
-                    try await client.unary(Echo.echo, echoRequest(), options: CallOptions(timeout: .seconds(10)))
+                    try await client.unary(TestingV1.Echo.echo, echoRequest(), options: CallOptions(timeout: .seconds(10)))
                 }
                 #expect(code == .unavailable)
                 #expect(ContinuousClock.now - start < .seconds(5))

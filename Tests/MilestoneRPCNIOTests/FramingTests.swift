@@ -1,7 +1,8 @@
 import Logging
-import MilestoneClient
+
 import MilestoneRPC
 import MilestoneRPCNIO
+import MilestoneEchoService
 import MilestoneTesting
 import MilestoneWire
 import NIOCore
@@ -11,7 +12,7 @@ import Testing
 struct FramingTests {
     @Test("a frame split across reads is reassembled")
     func splitFrame() async throws {
-        try await withTestServer(router: echoRouter(EchoService()), logger: testLogger) { test throws in
+        try await withTestServer(services: [EchoService()], configuration: .unauthenticated, logger: testLogger) { test throws in
             let bytes = try echoRequestFrame(id: 1, text: String(repeating: "x", count: 2000)).framedBytes()
             let raw = try await RawConnection.connect(to: test.endpoint)
             let response = try await raw.use { reader, writer throws in
@@ -23,13 +24,13 @@ struct FramingTests {
             }
             #expect(response?.callID == 1)
             #expect(response?.status == .ok)
-            #expect(try EchoResponse(wireBytes: response?.payload ?? []).text.count == 2000)
+            #expect(try TestingV1.EchoResponse(wireBytes: response?.payload ?? []).text.count == 2000)
         }
     }
 
     @Test("many frames in one read are all answered")
     func manyFramesInOneRead() async throws {
-        try await withTestServer(router: echoRouter(EchoService()), logger: testLogger) { test throws in
+        try await withTestServer(services: [EchoService()], configuration: .unauthenticated, logger: testLogger) { test throws in
             var bytes: [UInt8] = []
             for id in 1...50 {
                 bytes += try echoRequestFrame(id: UInt64(id), text: "\(id)").framedBytes()
@@ -41,7 +42,7 @@ struct FramingTests {
                 while ids.count < 50, let frame = try await reader.next() {
                     if let response = frame.response {
                         #expect(response.status == .ok)
-                        #expect(try EchoResponse(wireBytes: response.payload).text == "\(response.callID)")
+                        #expect(try TestingV1.EchoResponse(wireBytes: response.payload).text == "\(response.callID)")
                         ids.insert(response.callID)
                     }
                 }
@@ -53,7 +54,7 @@ struct FramingTests {
 
     @Test("a zero-length frame is a no-op")
     func zeroLength() async throws {
-        try await withTestServer(router: echoRouter(EchoService()), logger: testLogger) { test throws in
+        try await withTestServer(services: [EchoService()], configuration: .unauthenticated, logger: testLogger) { test throws in
             let raw = try await RawConnection.connect(to: test.endpoint)
             let response = try await raw.use { reader, writer throws in
                 try await writer.write(ByteBuffer(bytes: [0, 0, 0, 0] + (try echoRequestFrame(id: 3).framedBytes())))
@@ -66,8 +67,8 @@ struct FramingTests {
 
     @Test("a frame over the limit: GoAway RESOURCE_EXHAUSTED, connection closed, others unaffected")
     func oversizedFrame() async throws {
-        let configuration = RPCServerConfiguration(maxFrameSize: 1024)
-        try await withTestServer(router: echoRouter(EchoService()), configuration: configuration, logger: testLogger) { test throws in
+        let configuration = RPCServerConfiguration(authentication: .insecureNoAuthentication, maxFrameSize: 1024)
+        try await withTestServer(services: [EchoService()], configuration: configuration, logger: testLogger) { test throws in
             let raw = try await RawConnection.connect(to: test.endpoint)
             let frames = try await raw.use { reader, writer throws in
                 // Announce 5 MiB; send only a little of it.
@@ -77,23 +78,23 @@ struct FramingTests {
             let goAway = try #require(frames.last?.goAway)
             #expect(goAway.status == .resourceExhausted)
             #expect(goAway.message.contains("1024"))
-            #expect(try await test.client.unary(Echo.echo, echoRequest(text: "ok")).text == "ok")
+            #expect(try await test.client.unary(TestingV1.Echo.echo, echoRequest(text: "ok")).text == "ok")
         }
     }
 
     @Test("a request over the client's own frame limit fails before it is sent")
     func oversizedRequest() async throws {
-        try await withTestServer(router: echoRouter(EchoService()), clientConfiguration: RPCClientConfiguration(maxFrameSize: 1024), logger: testLogger) { test throws in
-            let code = await statusCode { try await test.client.unary(Echo.echo, echoRequest(payload: Array(repeating: 1, count: 2048))) }
+        try await withTestServer(services: [EchoService()], configuration: .unauthenticated, clientConfiguration: RPCClientConfiguration(maxFrameSize: 1024), logger: testLogger) { test throws in
+            let code = await statusCode { try await test.client.unary(TestingV1.Echo.echo, echoRequest(payload: Array(repeating: 1, count: 2048))) }
             #expect(code == .resourceExhausted)
-            #expect(try await test.client.unary(Echo.echo, echoRequest(text: "ok")).text == "ok")
+            #expect(try await test.client.unary(TestingV1.Echo.echo, echoRequest(text: "ok")).text == "ok")
         }
     }
 
     @Test("garbage closes that connection with GoAway while other connections keep being served")
     func garbage() async throws {
-        try await withTestServer(router: echoRouter(EchoService()), logger: testLogger) { test throws in
-            #expect(try await test.client.unary(Echo.echo, echoRequest(text: "before")).text == "before")
+        try await withTestServer(services: [EchoService()], configuration: .unauthenticated, logger: testLogger) { test throws in
+            #expect(try await test.client.unary(TestingV1.Echo.echo, echoRequest(text: "before")).text == "before")
             for garbage: [UInt8] in [[0xFF, 0xFF, 0xFF, 0xFF, 0xFF], [0x0B, 0x0C], Array("GET / HTTP/1.1\r\n\r\n".utf8)] {
                 let raw = try await RawConnection.connect(to: test.endpoint)
                 let frames = try await raw.use { reader, writer throws in
@@ -101,7 +102,7 @@ struct FramingTests {
                     return try await reader.untilClosed()
                 }
                 #expect(frames.last?.goAway?.status == .invalidArgument)
-                #expect(try await test.client.unary(Echo.echo, echoRequest(text: "during")).text == "during")
+                #expect(try await test.client.unary(TestingV1.Echo.echo, echoRequest(text: "during")).text == "during")
             }
             // An HTTP client's bytes read as a huge length prefix: refused as too large.
             let raw = try await RawConnection.connect(to: test.endpoint)
@@ -110,25 +111,25 @@ struct FramingTests {
                 return try await reader.untilClosed()
             }
             #expect(frames.last?.goAway?.status == .resourceExhausted)
-            #expect(try await test.client.unary(Echo.echo, echoRequest(text: "after")).text == "after")
+            #expect(try await test.client.unary(TestingV1.Echo.echo, echoRequest(text: "after")).text == "after")
         }
     }
 
     @Test("a frame truncated by a closed connection does not disturb the server")
     func truncated() async throws {
-        try await withTestServer(router: echoRouter(EchoService()), logger: testLogger) { test throws in
+        try await withTestServer(services: [EchoService()], configuration: .unauthenticated, logger: testLogger) { test throws in
             let raw = try await RawConnection.connect(to: test.endpoint)
             try await raw.use { _, writer throws in
                 try await writer.write(ByteBuffer(bytes: [0, 0, 0, 100] + Array(repeating: 0x08, count: 10)))
             }
             try await Task.sleep(for: .milliseconds(50))
-            #expect(try await HealthClient(test.client).check() == .serving)
+            #expect(try await HealthV1.Health.Client(test.client).check().status == .serving)
         }
     }
 
     @Test("the worked example of docs/PROTOCOL.md §11, byte for byte")
     func documentedExample() async throws {
-        try await withTestServer(router: Router(), logger: testLogger) { test throws in
+        try await withTestServer(services: [], configuration: .unauthenticated, logger: testLogger) { test throws in
             let raw = try await RawConnection.connect(to: test.endpoint)
             let method = Array("milestone.health.v1.Health/Check".utf8)
             let request: [UInt8] = [0x00, 0x00, 0x00, 0x26, 0x0A, 0x24, 0x08, 0x01, 0x12, 0x20] + method
@@ -151,12 +152,12 @@ struct FramingTests {
 
     @Test("a ping is answered with a pong carrying its value")
     func ping() async throws {
-        try await withTestServer(router: Router(), logger: testLogger) { test throws in
+        try await withTestServer(services: [], configuration: .unauthenticated, logger: testLogger) { test throws in
             let raw = try await RawConnection.connect(to: test.endpoint)
             let pong = try await raw.use { reader, writer throws in
-                var ping = Ping()
+                var ping = RPCV1.Ping()
                 ping.opaque = 77
-                try await writer.write(ByteBuffer(bytes: try Frame(kind: .ping(ping)).framedBytes()))
+                try await writer.write(ByteBuffer(bytes: try RPCV1.Frame(kind: .ping(ping)).framedBytes()))
                 return try await reader.next()
             }
             guard case .pong(let value) = pong?.kind else {

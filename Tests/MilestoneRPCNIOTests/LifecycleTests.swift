@@ -1,7 +1,8 @@
 import Logging
-import MilestoneClient
+
 import MilestoneRPC
 import MilestoneRPCNIO
+import MilestoneEchoService
 import MilestoneTesting
 import MilestoneWire
 import Testing
@@ -11,22 +12,22 @@ struct LifecycleTests {
     @Test("graceful drain: calls in flight finish, new calls get UNAVAILABLE, health says NOT_SERVING")
     func drain() async throws {
         let echo = EchoService()
-        let server = RPCServer(router: echoRouter(echo), logger: testLogger)
+        let server = RPCServer(configuration: .unauthenticated, services: [echo], logger: testLogger)
         try await withThrowingTaskGroup(of: Void.self) { group throws in
             group.addTask { try await server.run() }
             let endpoint = try await server.listeningEndpoint
             try await withRPCClient(endpoint, configuration: noRetries, logger: testLogger) { client throws in
-                _ = try await client.unary(Echo.echo, echoRequest())  // connected
+                _ = try await client.unary(TestingV1.Echo.echo, echoRequest())  // connected
                 let inFlight = (0..<5).map { index in
-                    Task { try await client.unary(Echo.echoOnce, echoRequest(text: "\(index)", delayMillis: 400)) }
+                    Task { try await client.unary(TestingV1.Echo.echoOnce, echoRequest(text: "\(index)", delayMillis: 400)) }
                 }
                 #expect(try await eventually { echo.calls == 6 })
                 server.beginGracefulShutdown()
-                #expect(try server.health.check(HealthCheckRequest()).status == .notServing)
+                #expect(try server.health.check(HealthV1.HealthCheckRequest()).status == .notServing)
                 for (index, task) in inFlight.enumerated() {
                     #expect(try await task.value.text == "\(index)")
                 }
-                #expect(await statusCode { try await client.unary(Echo.echoOnce, echoRequest()) } == .unavailable)
+                #expect(await statusCode { try await client.unary(TestingV1.Echo.echoOnce, echoRequest()) } == .unavailable)
             }
             try await group.waitForAll()  // run() returns once drained
         }
@@ -36,13 +37,13 @@ struct LifecycleTests {
     @Test("the grace period ends: calls still running are cancelled and run() returns")
     func gracePeriod() async throws {
         let echo = EchoService()
-        let configuration = RPCServerConfiguration(drainGracePeriod: .milliseconds(200))
-        let server = RPCServer(configuration: configuration, router: echoRouter(echo), logger: testLogger)
+        let configuration = RPCServerConfiguration(authentication: .insecureNoAuthentication, drainGracePeriod: .milliseconds(200))
+        let server = RPCServer(configuration: configuration, services: [echo], logger: testLogger)
         try await withThrowingTaskGroup(of: Void.self) { group throws in
             group.addTask { try await server.run() }
             let endpoint = try await server.listeningEndpoint
             try await withRPCClient(endpoint, configuration: noRetries, logger: testLogger) { client throws in
-                let stuck = Task { await statusCode { try await client.unary(Echo.echoOnce, echoRequest(delayMillis: 30_000)) } }
+                let stuck = Task { await statusCode { try await client.unary(TestingV1.Echo.echoOnce, echoRequest(delayMillis: 30_000)) } }
                 #expect(try await eventually { echo.calls == 1 })
                 let start = ContinuousClock.now
                 server.beginGracefulShutdown()
@@ -56,22 +57,22 @@ struct LifecycleTests {
 
     @Test("the client reconnects after the server restarts on the same port")
     func reconnect() async throws {
-        let first = RPCServer(router: echoRouter(EchoService()), logger: testLogger)
+        let first = RPCServer(configuration: .unauthenticated, services: [EchoService()], logger: testLogger)
         let firstRun = Task { try await first.run() }
         let endpoint = try await first.listeningEndpoint
         try await withRPCClient(endpoint, logger: testLogger) { client throws in
-            #expect(try await client.unary(Echo.echo, echoRequest(text: "before")).text == "before")
+            #expect(try await client.unary(TestingV1.Echo.echo, echoRequest(text: "before")).text == "before")
             first.beginGracefulShutdown()
             try await firstRun.value
 
             let second = RPCServer(
-                configuration: RPCServerConfiguration(endpoint: endpoint),
-                router: echoRouter(EchoService()),
+                configuration: RPCServerConfiguration(endpoint: endpoint, authentication: .insecureNoAuthentication),
+                services: [EchoService()],
                 logger: testLogger
             )
             let secondRun = Task { try await second.run() }
             #expect(try await second.listeningEndpoint == endpoint)
-            #expect(try await client.unary(Echo.echo, echoRequest(text: "after")).text == "after")
+            #expect(try await client.unary(TestingV1.Echo.echo, echoRequest(text: "after")).text == "after")
             second.beginGracefulShutdown()
             try await secondRun.value
         }
@@ -80,14 +81,14 @@ struct LifecycleTests {
     @Test("with no server, calls fail fast with UNAVAILABLE naming the address")
     func noServer() async throws {
         // Bind and release a port so that nothing listens on it.
-        let probe = RPCServer(router: Router(), logger: testLogger)
+        let probe = RPCServer(configuration: .unauthenticated, services: [], logger: testLogger)
         let run = Task { try await probe.run() }
         let endpoint = try await probe.listeningEndpoint
         probe.beginGracefulShutdown()
         try await run.value
         try await withRPCClient(endpoint, configuration: noRetries, logger: testLogger) { client throws in
             do {
-                _ = try await client.unary(Echo.echo, echoRequest())
+                _ = try await client.unary(TestingV1.Echo.echo, echoRequest())
                 Issue.record("expected UNAVAILABLE")
             } catch let error as RPCError {
                 #expect(error.code == .unavailable)

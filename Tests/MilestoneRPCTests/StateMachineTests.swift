@@ -3,7 +3,7 @@ import MilestoneWire
 import Synchronization
 import Testing
 
-@Suite("Pure state and policies")
+@Suite("Pure state and policies", .timeLimit(.minutes(1)))
 struct StateMachineTests {
     struct SeededGenerator: RandomNumberGenerator {
         var state: UInt64
@@ -87,9 +87,9 @@ struct StateMachineTests {
         metadata["authorization"] = "Bearer secret-token"
         #expect(!metadata.description.contains("secret-token"))
         #expect(Metadata.problem(in: metadata.wireEntries) == nil)
-        #expect(Metadata.problem(in: [MetadataEntry.make("Bad Key", "v")])?.contains("Bad Key") == true)
-        #expect(Metadata.problem(in: [MetadataEntry.make("", "v")]) != nil)
-        #expect(Metadata.problem(in: (0..<65).map { MetadataEntry.make("k\($0)", "v") }) != nil)
+        #expect(Metadata.problem(in: [RPCV1.MetadataEntry.make("Bad Key", "v")])?.contains("Bad Key") == true)
+        #expect(Metadata.problem(in: [RPCV1.MetadataEntry.make("", "v")]) != nil)
+        #expect(Metadata.problem(in: (0..<65).map { RPCV1.MetadataEntry.make("k\($0)", "v") }) != nil)
     }
 
     @Test("durations become whole microseconds, saturating")
@@ -104,27 +104,28 @@ struct StateMachineTests {
         #expect(RPCError.Code(rawValue: 0) == nil)
         #expect(RPCError.Code(rawValue: 17) == nil)
         #expect(RPCError.Code.notFound.wireStatus == .notFound)
-        #expect(StatusCode.ok.errorCode == nil)
-        #expect(StatusCode.unrecognized(99).errorCode == .unknown)
+        #expect(RPCV1.StatusCode.ok.errorCode == nil)
+        #expect(RPCV1.StatusCode.unrecognized(99).errorCode == .unknown)
         #expect("\(RPCError(code: .failedPrecondition, message: "m"))" == "FAILED_PRECONDITION: m")
     }
 
     @Test("server call table: one answer per call, idle after the last write")
     func serverCallTable() {
         var table = ServerCallTable()
-        #expect(table.receiveRequest(callID: 1) == .accept)
-        #expect(table.receiveRequest(callID: 1) == .rejectDuplicateID)
+        let cancellation = CallCancellation()
+        #expect(table.receiveRequest(callID: 1, cancellation: cancellation) == .accept)
+        #expect(table.receiveRequest(callID: 1, cancellation: cancellation) == .rejectDuplicateID)
         #expect(table.expire(callID: 1) != nil)
         #expect(table.finish(callID: 1) == nil, "the handler finishing after the deadline sends nothing")
         #expect(!table.isIdle, "the deadline's response is still being written")
         _ = table.answered()
         #expect(table.isIdle)
-        #expect(table.receiveRequest(callID: 2) == .accept)
+        #expect(table.receiveRequest(callID: 2, cancellation: cancellation) == .accept)
         #expect(table.beginDrain() == 2)
         #expect(table.beginDrain() == nil)
-        #expect(table.receiveRequest(callID: 3) == .rejectDraining)
+        #expect(table.receiveRequest(callID: 3, cancellation: cancellation) == .rejectDraining)
         #expect(table.close().count == 1)
-        #expect(table.receiveRequest(callID: 4) == .rejectClosed)
+        #expect(table.receiveRequest(callID: 4, cancellation: cancellation) == .rejectClosed)
     }
 
     @Test("client call table: GoAway fails only calls above the last accepted id")
@@ -140,21 +141,23 @@ struct StateMachineTests {
         } else {
             Issue.record("a connection going away must refuse new calls")
         }
-        #expect(table.settle(1, with: .success(CallResponse())) != nil)
-        #expect(table.settle(1, with: .success(CallResponse())) == nil, "settled once")
+        #expect(table.settle(1, with: .success(RPCV1.CallResponse())) != nil)
+        #expect(table.settle(1, with: .success(RPCV1.CallResponse())) == nil, "settled once")
         #expect(table.close(error: error).count == 1, "call 2 is the one left")
     }
 
     @Test("connection state machine: connect, fail fast during backoff, reconnect after, shut down")
     func connectionStateMachine() async throws {
+        // Time is injected: `start` stands for the moment of the failure, whatever the real clock says.
+        let start = ContinuousClock.now
         let box = MachineBox()
-        func acquire(_ id: Int) -> Task<Result<Connection, RPCError>, Never> {
+        func acquire(_ id: Int, at now: ContinuousClock.Instant) -> Task<Result<Connection, RPCError>, Never> {
             Task {
                 do {
                     return .success(
                         try await withCheckedThrowingContinuation { continuation in
-                            switch box.machine.withLock({ $0.acquire(id: id, waiter: continuation) }) {
-                            case .wait(let start): box.starts.withLock { $0.append(start) }
+                            switch box.machine.withLock({ $0.acquire(id: id, waiter: continuation, now: now) }) {
+                            case .wait(let startConnecting): box.recordStart(startConnecting)
                             case .use(let connection): continuation.resume(returning: connection)
                             case .fail(let error): continuation.resume(throwing: error)
                             }
@@ -165,42 +168,42 @@ struct StateMachineTests {
                 }
             }
         }
-        func waitForStarts(_ count: Int) async throws {
-            while box.starts.withLock({ $0.count }) < count { try await Task.sleep(for: .milliseconds(1)) }
-        }
 
-        let first = acquire(1)
-        try await waitForStarts(1)
-        let second = acquire(2)
-        try await waitForStarts(2)
-        #expect(box.starts.withLock { $0 } == [true, false], "only the first waiter starts an attempt")
+        let first = acquire(1, at: start)
+        await box.waitForStarts(1)
+        let second = acquire(2, at: start)
+        await box.waitForStarts(2)
+        #expect(box.starts == [true, false], "only the first waiter starts an attempt")
 
         let refused = RPCError(code: .unavailable, message: "connection refused")
-        let (waiters, retryAfter) = box.machine.withLock { $0.connectFailed(refused) }
+        let (waiters, retryAfter) = box.machine.withLock { $0.connectFailed(refused, now: start) }
         #expect(retryAfter == .milliseconds(100))
         for waiter in waiters { waiter.resume(throwing: refused) }
         #expect(await first.value.failureCode == .unavailable)
         #expect(await second.value.failureCode == .unavailable)
 
-        #expect(await acquire(3).value.failureCode == .unavailable, "fails fast during the backoff")
+        #expect(
+            await acquire(3, at: start + .milliseconds(99)).value.failureCode == .unavailable,
+            "fails fast during the backoff"
+        )
 
-        try await Task.sleep(for: .milliseconds(120))
-        let fourth = acquire(4)
-        try await waitForStarts(3)
+        let fourth = acquire(4, at: start + .milliseconds(100))
+        await box.waitForStarts(3)
+        #expect(box.starts.last == true, "the first call after the backoff starts the next attempt")
         let connection = Connection()
         for waiter in box.machine.withLock({ $0.connectSucceeded(connection) }) { waiter.resume(returning: connection) }
         #expect(try await fourth.value.get() === connection)
-        #expect(try await acquire(5).value.get() === connection, "a ready connection is reused")
+        #expect(try await acquire(5, at: start + .seconds(1)).value.get() === connection, "a ready connection is reused")
 
         box.machine.withLock { $0.connectionUnusable(connection) }
-        let sixth = acquire(6)
-        try await waitForStarts(4)
-        #expect(box.starts.withLock { $0.last } == true, "a closed connection is replaced on the next call")
+        let sixth = acquire(6, at: start + .seconds(1))
+        await box.waitForStarts(4)
+        #expect(box.starts.last == true, "a closed connection is replaced on the next call")
         let (pending, open) = box.machine.withLock { $0.shutDown() }
         #expect(open == nil)
         for waiter in pending { waiter.resume(throwing: RPCError(code: .unavailable, message: "shut down")) }
         #expect(await sixth.value.failureCode == .unavailable)
-        #expect(await acquire(7).value.failureCode == .unavailable)
+        #expect(await acquire(7, at: start + .seconds(2)).value.failureCode == .unavailable)
     }
 }
 
@@ -210,7 +213,31 @@ final class MachineBox: Sendable {
     let machine = Mutex(
         ClientConnectionStateMachine<Connection>(backoff: ConnectionBackoff(initialBackoff: .milliseconds(100), jitter: 0))
     )
-    let starts = Mutex<[Bool]>([])
+    private let state = Mutex<(starts: [Bool], waiters: [(Int, CheckedContinuation<Void, Never>)])>(([], []))
+
+    var starts: [Bool] { self.state.withLock { $0.starts } }
+
+    func recordStart(_ startConnecting: Bool) {
+        let ready = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.starts.append(startConnecting)
+            let count = state.starts.count
+            defer { state.waiters.removeAll { $0.0 <= count } }
+            return state.waiters.filter { $0.0 <= count }.map(\.1)
+        }
+        for waiter in ready { waiter.resume() }
+    }
+
+    /// Returns once `count` calls were told to wait (no polling).
+    func waitForStarts(_ count: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = self.state.withLock { state -> Bool in
+                if state.starts.count >= count { return true }
+                state.waiters.append((count, continuation))
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
 }
 
 extension Result where Failure == RPCError {
@@ -220,9 +247,9 @@ extension Result where Failure == RPCError {
     }
 }
 
-extension MetadataEntry {
-    static func make(_ key: String, _ value: String) -> MetadataEntry {
-        var entry = MetadataEntry()
+extension RPCV1.MetadataEntry {
+    static func make(_ key: String, _ value: String) -> RPCV1.MetadataEntry {
+        var entry = RPCV1.MetadataEntry()
         entry.key = key
         entry.value = value
         return entry

@@ -2,6 +2,7 @@ import Logging
 @testable import MilestoneRPC
 import MilestoneWire
 import Synchronization
+import Testing
 
 /// Timers fired by hand.
 final class ManualTimerScheduler: CallTimerScheduler {
@@ -18,10 +19,17 @@ final class ManualTimerScheduler: CallTimerScheduler {
     }
 
     let timers = Mutex<[Timer]>([])
+    /// Fire each timer as soon as it is scheduled (a deadline that has already passed).
+    let fireImmediately: Bool
+
+    init(fireImmediately: Bool = false) {
+        self.fireImmediately = fireImmediately
+    }
 
     func schedule(after delay: Duration, _ body: @escaping @Sendable () -> Void) -> any CallTimer {
         let timer = Timer(delay: delay, body: body)
         self.timers.withLock { $0.append(timer) }
+        if self.fireImmediately { timer.fire() }
         return timer
     }
 
@@ -30,34 +38,106 @@ final class ManualTimerScheduler: CallTimerScheduler {
     }
 }
 
-/// Collects the frames a dispatcher writes.
+/// Collects the frames a dispatcher writes; tests await what they expect (no polling).
 final class FrameSink: Sendable {
-    private let frames = Mutex<[Frame]>([])
+    private typealias Condition = @Sendable ([RPCV1.Frame]) -> Bool
 
-    func write(_ bytes: [UInt8]) {
-        let frame = try! Frame(wireBytes: bytes)
-        self.frames.withLock { $0.append(frame) }
+    private struct State {
+        var frames: [RPCV1.Frame] = []
+        var waiters: [(condition: Condition, continuation: CheckedContinuation<Void, Never>)] = []
     }
 
-    var all: [Frame] { self.frames.withLock { $0 } }
+    private let state = Mutex(State())
 
-    var responses: [CallResponse] {
+    func write(_ bytes: [UInt8]) {
+        let frame = try! RPCV1.Frame(wireBytes: bytes)
+        let ready = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.frames.append(frame)
+            let frames = state.frames
+            let ready = state.waiters.filter { $0.condition(frames) }.map(\.continuation)
+            state.waiters.removeAll { $0.condition(frames) }
+            return ready
+        }
+        for continuation in ready { continuation.resume() }
+    }
+
+    var all: [RPCV1.Frame] { self.state.withLock { $0.frames } }
+
+    var responses: [RPCV1.CallResponse] {
         self.all.compactMap { if case .response(let response) = $0.kind { response } else { nil } }
     }
 
-    /// Waits until `count` responses arrived (at most 5 s).
-    func waitForResponses(_ count: Int) async throws -> [CallResponse] {
-        for _ in 0..<500 {
-            let responses = self.responses
-            if responses.count >= count { return responses }
-            try await Task.sleep(for: .milliseconds(10))
+    /// Returns once the frames written satisfy `condition` (the suite's time limit bounds the wait).
+    func wait(until condition: @escaping @Sendable ([RPCV1.Frame]) -> Bool) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = self.state.withLock { state -> Bool in
+                if condition(state.frames) { return true }
+                state.waiters.append((condition, continuation))
+                return false
+            }
+            if now { continuation.resume() }
         }
-        Issue.record("expected \(count) responses, got \(self.responses.count)")
+    }
+
+    /// Returns once at least `count` responses were written.
+    func waitForResponses(_ count: Int) async -> [RPCV1.CallResponse] {
+        await self.wait { frames in frames.filter(\.isResponse).count >= count }
         return self.responses
     }
 }
 
-import Testing
+extension RPCV1.Frame {
+    var isResponse: Bool {
+        if case .response = self.kind { true } else { false }
+    }
+}
+
+/// A one-shot signal a test awaits: set from any thread, awaited without polling.
+final class Signal: Sendable {
+    private let state = Mutex<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func fire() {
+        let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.fired = true
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    var hasFired: Bool { self.state.withLock { $0.fired } }
+
+    /// Returns once fired; ignores cancellation (a gate a handler cannot leave early).
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = self.state.withLock { state -> Bool in
+                if state.fired { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+}
+
+/// Runs `dispatcher` (its structured serve loop) for the duration of `body`, which sends frames with the
+/// function it is given; returns once the connection is closed and every call's task has ended.
+func withDispatcher(
+    _ dispatcher: ServerConnectionDispatcher,
+    _ body: (_ send: (RPCV1.Frame) -> ServerConnectionDispatcher.Outcome) async throws -> Void
+) async throws {
+    var failure: (any Error)?
+    await dispatcher.serve { receive in
+        await withoutActuallyEscaping(receive) { receive in
+            do {
+                try await body { frame in receive(.init(.success(frame), byteCount: 0)) }
+            } catch {
+                failure = error
+            }
+        }
+    }
+    if let failure { throw failure }
+}
 
 func requestFrame(
     id: UInt64,
@@ -65,21 +145,14 @@ func requestFrame(
     payload: [UInt8] = [],
     metadata: [(String, String)] = [],
     timeoutMicros: UInt64 = 0
-) -> Frame {
-    var request = CallRequest()
+) -> RPCV1.Frame {
+    var request = RPCV1.CallRequest()
     request.callID = id
     request.method = method
     request.payload = payload
     request.timeoutMicros = timeoutMicros
-    request.metadata = metadata.map { key, value in
-        var entry = MetadataEntry()
-        entry.key = key
-        entry.value = value
-        return entry
-    }
-    var frame = Frame()
-    frame.kind = .request(request)
-    return frame
+    request.metadata = metadata.map { key, value in RPCV1.MetadataEntry(key: key, value: value) }
+    return RPCV1.Frame(kind: .request(request))
 }
 
 let quietLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }

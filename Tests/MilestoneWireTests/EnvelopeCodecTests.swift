@@ -9,22 +9,22 @@ struct EnvelopeCodecTests {
 
     @Test("an empty frame encodes to zero bytes and back")
     func emptyFrame() throws {
-        let bytes = try Frame().wireBytes()
+        let bytes = try RPCV1.Frame().wireBytes()
         #expect(bytes.isEmpty)
-        let decoded = try Frame(wireBytes: bytes)
+        let decoded = try RPCV1.Frame(wireBytes: bytes)
         #expect(decoded.kind == nil)
-        #expect(decoded == Frame())
+        #expect(decoded == RPCV1.Frame())
     }
 
     @Test("every field kind of a request survives a round trip")
     func requestFields() throws {
-        var request = CallRequest()
+        var request = RPCV1.CallRequest()
         request.callID = .max
         request.method = "milestone.health.v1.Health/Check"
         request.timeoutMicros = 1_500_000
         request.metadata = [entry("authorization", "Bearer t"), entry("x-request-id", "abc"), entry("x-request-id", "dup")]
         request.payload = [0, 1, 2, 0, 255]
-        var frame = Frame()
+        var frame = RPCV1.Frame()
         frame.kind = .request(request)
         #expect(try self.roundTrip(frame) == frame)
     }
@@ -32,11 +32,11 @@ struct EnvelopeCodecTests {
     @Test("responses with every status, including codes this version does not know")
     func responseStatuses() throws {
         for raw in Int32(0)...20 {
-            var response = CallResponse()
+            var response = RPCV1.CallResponse()
             response.callID = UInt64(raw) + 1
-            response.status = StatusCode(rawValue: raw)
+            response.status = RPCV1.StatusCode(rawValue: raw)
             response.message = "status \(raw)"
-            var frame = Frame()
+            var frame = RPCV1.Frame()
             frame.kind = .response(response)
             let decoded = try self.roundTrip(frame)
             #expect(decoded == frame)
@@ -52,19 +52,19 @@ struct EnvelopeCodecTests {
     }
 
     @Test("each kind of the oneof", arguments: [
-        Frame.Kind.cancel(CallCancel.with { $0.callID = 7 }),
-        .ping(Ping.with { $0.opaque = 42 }),
-        .pong(Pong.with { $0.opaque = .max }),
-        .goAway(GoAway.with {
+        RPCV1.Frame.Kind.cancel(RPCV1.CallCancel.with { $0.callID = 7 }),
+        .ping(RPCV1.Ping.with { $0.opaque = 42 }),
+        .pong(RPCV1.Pong.with { $0.opaque = .max }),
+        .goAway(RPCV1.GoAway.with {
             $0.lastCallID = 9
             $0.status = .unavailable
             $0.message = "draining"
         }),
-        .request(CallRequest()),
-        .response(CallResponse()),
+        .request(RPCV1.CallRequest()),
+        .response(RPCV1.CallResponse()),
     ])
-    func oneofKinds(kind: Frame.Kind) throws {
-        var frame = Frame()
+    func oneofKinds(kind: RPCV1.Frame.Kind) throws {
+        var frame = RPCV1.Frame()
         frame.kind = kind
         #expect(try self.roundTrip(frame) == frame)
     }
@@ -73,7 +73,7 @@ struct EnvelopeCodecTests {
     func unicode() throws {
         let texts = ["héllo wörld", "租户 テナント", "🧑‍💻🏳️‍🌈", "e\u{301}", "\u{10FFFF}", String(repeating: "ß", count: 10_000)]
         for text in texts {
-            var response = CallResponse()
+            var response = RPCV1.CallResponse()
             response.message = text
             response.metadata = [entry("x-name", text)]
             let back = try self.roundTrip(response)
@@ -84,7 +84,7 @@ struct EnvelopeCodecTests {
 
     @Test("a 3 MiB payload and 1,000 metadata entries")
     func large() throws {
-        var request = CallRequest()
+        var request = RPCV1.CallRequest()
         request.callID = 1
         request.payload = (0..<(3 * 1024 * 1024)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         request.metadata = (0..<1000).map { entry("k\($0)", String(repeating: "v", count: $0)) }
@@ -94,16 +94,16 @@ struct EnvelopeCodecTests {
 
     @Test("the bytes are protobuf's: a developer with any runtime reads them")
     func knownBytes() throws {
-        var cancel = CallCancel()
+        var cancel = RPCV1.CallCancel()
         cancel.callID = 300
         // field 1, varint 300 = 0xAC 0x02
         #expect(try cancel.wireBytes() == [0x08, 0xAC, 0x02])
-        var frame = Frame()
+        var frame = RPCV1.Frame()
         frame.kind = .cancel(cancel)
         // field 3 (cancel), length-delimited, 3 bytes
         #expect(try frame.wireBytes() == [0x1A, 0x03, 0x08, 0xAC, 0x02])
 
-        var request = CallRequest()
+        var request = RPCV1.CallRequest()
         request.callID = 1
         request.method = "a/B"
         frame.kind = .request(request)
@@ -115,7 +115,7 @@ struct EnvelopeCodecTests {
     func unknownFields() throws {
         // CallCancel with call_id 5, then an unknown field 15 (varint 1) and field 16 (string "x").
         let bytes: [UInt8] = [0x08, 0x05, 0x78, 0x01, 0x82, 0x01, 0x01, 0x78]
-        let cancel = try CallCancel(wireBytes: bytes)
+        let cancel = try RPCV1.CallCancel(wireBytes: bytes)
         #expect(cancel.callID == 5)
     }
 
@@ -126,7 +126,7 @@ struct EnvelopeCodecTests {
         [0x08, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01],  // an 11-byte varint
     ] as [[UInt8]])
     func garbage(bytes: [UInt8]) throws {
-        let error = #expect(throws: WireError.self) { try Frame(wireBytes: bytes) }
+        let error = #expect(throws: WireError.self) { try RPCV1.Frame(wireBytes: bytes) }
         #expect(error?.code == .malformedMessage)
         #expect(error?.message.contains("Frame") == true)
     }
@@ -135,13 +135,13 @@ struct EnvelopeCodecTests {
     func invalidUTF8() throws {
         // CallCancel has no string; use MetadataEntry: field 1 (key) = 0xC3 0x28 (invalid UTF-8).
         let bytes: [UInt8] = [0x0A, 0x02, 0xC3, 0x28]
-        let error = #expect(throws: WireError.self) { try MetadataEntry(wireBytes: bytes) }
+        let error = #expect(throws: WireError.self) { try RPCV1.MetadataEntry(wireBytes: bytes) }
         #expect(error?.code == .invalidUTF8)
     }
 
     @Test("a string holding NUL cannot be encoded (protobuf-c strings are C strings)")
     func nulInString() throws {
-        var entry = MetadataEntry()
+        var entry = RPCV1.MetadataEntry()
         entry.key = "a\u{0}b"
         let error = #expect(throws: WireError.self) { try entry.wireBytes() }
         #expect(error?.code == .stringContainsNUL)
@@ -149,10 +149,10 @@ struct EnvelopeCodecTests {
 
     @Test("decoding from any collection of bytes")
     func decodeFromSlice() throws {
-        var ping = Ping()
+        var ping = RPCV1.Ping()
         ping.opaque = 99
         let bytes = [0xEE] + (try ping.wireBytes()) + [0xEE]
-        let back = try Ping(wireBytes: bytes[1..<(bytes.count - 1)])
+        let back = try RPCV1.Ping(wireBytes: bytes[1..<(bytes.count - 1)])
         #expect(back.opaque == 99)
     }
 }
@@ -161,34 +161,34 @@ struct EnvelopeCodecTests {
 struct GeneratedCodeTests {
     @Test("methods carry their wire name and idempotency from Protos/")
     func methods() {
-        #expect(Health.check.name == "milestone.health.v1.Health/Check")
-        #expect(Health.check.isIdempotent)
-        #expect(Echo.echo.isIdempotent)
-        #expect(!Echo.echoOnce.isIdempotent)
-        #expect(Echo.methodNames == ["milestone.testing.v1.Echo/Echo", "milestone.testing.v1.Echo/EchoOnce"])
+        #expect(HealthV1.Health.check.name == "milestone.health.v1.Health/Check")
+        #expect(HealthV1.Health.check.isIdempotent)
+        #expect(TestingV1.Echo.echo.isIdempotent)
+        #expect(!TestingV1.Echo.echoOnce.isIdempotent)
+        #expect(TestingV1.Echo.methodNames == ["milestone.testing.v1.Echo/Echo", "milestone.testing.v1.Echo/EchoOnce"])
     }
 
     @Test("enum prefixes are stripped and values map both ways")
     func enums() throws {
-        #expect(HealthCheckResponse.ServingStatus.allCases == [.unknown, .serving, .notServing])
-        #expect(HealthCheckResponse.ServingStatus(rawValue: 2) == .notServing)
-        #expect(StatusCode.unauthenticated.rawValue == 16)
-        var response = HealthCheckResponse()
+        #expect(HealthV1.HealthCheckResponse.ServingStatus.allCases == [.unknown, .serving, .notServing])
+        #expect(HealthV1.HealthCheckResponse.ServingStatus(rawValue: 2) == .notServing)
+        #expect(RPCV1.StatusCode.unauthenticated.rawValue == 16)
+        var response = HealthV1.HealthCheckResponse()
         response.status = .unrecognized(7)
-        #expect(try HealthCheckResponse(wireBytes: try response.wireBytes()).status == .unrecognized(7))
+        #expect(try HealthV1.HealthCheckResponse(wireBytes: try response.wireBytes()).status == .unrecognized(7))
     }
 
     @Test("repeated strings and nested messages round trip")
     func repeatedStrings() throws {
-        var response = EchoResponse()
+        var response = TestingV1.EchoResponse()
         response.metadataKeys = ["a", "", "ü", String(repeating: "z", count: 300)]
         response.payload = [1, 2, 3]
-        #expect(try EchoResponse(wireBytes: try response.wireBytes()) == response)
+        #expect(try TestingV1.EchoResponse(wireBytes: try response.wireBytes()) == response)
     }
 }
 
-private func entry(_ key: String, _ value: String) -> MetadataEntry {
-    var entry = MetadataEntry()
+private func entry(_ key: String, _ value: String) -> RPCV1.MetadataEntry {
+    var entry = RPCV1.MetadataEntry()
     entry.key = key
     entry.value = value
     return entry

@@ -1,9 +1,10 @@
 public import MilestoneRPC
 public import MilestoneWire
 
-/// The `milestone.directory.v1.Directory` RPC service: validates each request, applies it to the store,
-/// and maps ``DirectoryError`` to its status. Mutations need the admin role; reads accept service too.
-public struct DirectoryService: Sendable {
+/// The `milestone.directory.v1.Directory` RPC service: turns each request into a store operation (which
+/// validates it) and the result into its response. Store errors become statuses in one place
+/// (`DirectoryError+RPC.swift`). Mutations need the admin role; reads accept service too.
+public struct DirectoryService: DirectoryV1.Directory.ServiceProtocol {
     let store: DirectoryStore
 
     public init(database: DirectoryDatabase) {
@@ -14,139 +15,184 @@ public struct DirectoryService: Sendable {
         self.store = store
     }
 
-    /// The service name health checks report.
-    public static let serviceName = Directory.serviceName
-
-    /// Adds every Directory method to `router`.
-    public func register(in router: inout Router) {
-        let store = self.store
-        router.register(Directory.createOrganization, access: .adminOnly) { request, _ in
-            try await mapped { Organization(try await store.createOrganization(name: request.name, adminEmail: request.adminEmail)) }
-        }
-        router.register(Directory.getOrganization, access: .adminOrService) { request, _ in
-            try await mapped { Organization(try await store.organization(id: request.id)) }
-        }
-        router.register(Directory.listOrganizations, access: .adminOrService) { request, _ in
-            try await mapped {
-                let page = try await store.listOrganizations(
-                    pageSize: request.pageSize, pageToken: request.pageToken, namePrefix: request.namePrefix
-                )
-                var response = ListOrganizationsResponse()
-                response.organizations = page.items.map(Organization.init)
-                response.nextPageToken = page.nextPageToken ?? ""
-                return response
-            }
-        }
-        router.register(Directory.updateOrganization, access: .adminOnly) { request, _ in
-            try await mapped {
-                Organization(
-                    try await store.updateOrganization(
-                        id: request.id,
-                        name: request.name.isEmpty ? nil : request.name,
-                        adminEmail: request.adminEmail.isEmpty ? nil : request.adminEmail,
-                        expectedVersion: request.expectedVersion
-                    )
-                )
-            }
-        }
-        router.register(Directory.deleteOrganization, access: .adminOnly) { request, _ in
-            try await mapped {
-                var response = DeleteOrganizationResponse()
-                response.unassignedTenantIDs = try await store.deleteOrganization(
-                    id: request.id, unassignTenants: request.unassignTenants, expectedVersion: request.expectedVersion
-                )
-                return response
-            }
-        }
-        router.register(Directory.setOrganizationTenants, access: .adminOnly) { request, _ in
-            try await mapped {
-                Organization(
-                    try await store.setOrganizationTenants(
-                        organizationID: request.organizationID,
-                        tenantIDs: request.tenantIDs,
-                        move: request.moveFromOtherOrganizations
-                    )
-                )
-            }
-        }
-        router.register(Directory.addTenant, access: .adminOnly) { request, _ in
-            try await mapped {
-                Organization(
-                    try await store.addTenant(
-                        organizationID: request.organizationID, tenantID: request.tenantID, move: request.moveFromOtherOrganization
-                    )
-                )
-            }
-        }
-        router.register(Directory.removeTenant, access: .adminOnly) { request, _ in
-            try await mapped {
-                Organization(try await store.removeTenant(organizationID: request.organizationID, tenantID: request.tenantID))
-            }
-        }
-        router.register(Directory.createTenant, access: .adminOnly) { request, _ in
-            try await mapped {
-                Tenant(
-                    try await store.createTenant(
-                        slug: request.slug,
-                        displayName: request.displayName,
-                        organizationID: request.organizationID.isEmpty ? nil : request.organizationID
-                    )
-                )
-            }
-        }
-        router.register(Directory.getTenant, access: .adminOrService) { request, _ in
-            try await mapped { Tenant(try await store.tenant(id: request.id)) }
-        }
-        router.register(Directory.listTenants, access: .adminOrService) { request, _ in
-            try await mapped {
-                let page = try await store.listTenants(
-                    pageSize: request.pageSize,
-                    pageToken: request.pageToken,
-                    organizationID: request.organizationID,
-                    unassignedOnly: request.unassignedOnly,
-                    slugPrefix: request.slugPrefix
-                )
-                var response = ListTenantsResponse()
-                response.tenants = page.items.map(Tenant.init)
-                response.nextPageToken = page.nextPageToken ?? ""
-                return response
-            }
-        }
-        router.register(Directory.updateTenant, access: .adminOnly) { request, _ in
-            try await mapped {
-                Tenant(
-                    try await store.updateTenant(
-                        id: request.id,
-                        displayName: request.displayName.isEmpty ? nil : request.displayName,
-                        slug: request.slug.isEmpty ? nil : request.slug,
-                        expectedVersion: request.expectedVersion
-                    )
-                )
-            }
-        }
-        router.register(Directory.deleteTenant, access: .adminOnly) { request, _ in
-            try await mapped {
-                try await store.deleteTenant(id: request.id, expectedVersion: request.expectedVersion)
-                return DeleteTenantResponse()
-            }
-        }
-        router.register(Directory.resolveTenant, access: .adminOrService) { request, _ in
-            try await mapped {
-                let (tenant, organization) = try await store.resolveTenant(slug: request.slug)
-                var response = ResolveTenantResponse()
-                response.tenant = Tenant(tenant)
-                response.organization = organization.map(Organization.init)
-                return response
-            }
+    public func access(for method: DirectoryV1.Directory.Method) -> MethodAccess {
+        switch method {
+        case .getOrganization, .listOrganizations, .getTenant, .listTenants, .resolveTenant:
+            .adminOrService
+        case .createOrganization, .updateOrganization, .deleteOrganization, .setOrganizationTenants, .addTenant,
+            .removeTenant, .createTenant, .updateTenant, .deleteTenant:
+            .adminOnly
         }
     }
-}
 
-/// Runs `body`, turning a ``DirectoryError`` into the RPC status it stands for.
-private func mapped<T>(_ body: () async throws -> T) async throws -> T {
-    do {
-        return try await body()
-    } catch let error as DirectoryError {
-        throw RPCError(error)
+    // MARK: Organizations
+
+    public func createOrganization(
+        _ request: DirectoryV1.CreateOrganizationRequest,
+        context: ServerContext
+    ) async throws -> DirectoryV1.Organization {
+        DirectoryV1.Organization(
+            try await self.store.createOrganization(name: request.name, adminEmail: request.adminEmail, logger: context.logger)
+        )
+    }
+
+    public func getOrganization(
+        _ request: DirectoryV1.GetOrganizationRequest,
+        context: ServerContext
+    ) async throws -> DirectoryV1.Organization {
+        DirectoryV1.Organization(try await self.store.organization(id: request.id, logger: context.logger))
+    }
+
+    public func listOrganizations(
+        _ request: DirectoryV1.ListOrganizationsRequest,
+        context: ServerContext
+    ) async throws -> DirectoryV1.ListOrganizationsResponse {
+        let page = try await self.store.listOrganizations(
+            pageSize: request.pageSize, pageToken: request.pageToken, namePrefix: request.namePrefix, logger: context.logger
+        )
+        return DirectoryV1.ListOrganizationsResponse(
+            organizations: page.items.map(DirectoryV1.Organization.init),
+            nextPageToken: page.nextPageToken ?? ""
+        )
+    }
+
+    public func updateOrganization(
+        _ request: DirectoryV1.UpdateOrganizationRequest,
+        context: ServerContext
+    ) async throws -> DirectoryV1.Organization {
+        DirectoryV1.Organization(
+            try await self.store.updateOrganization(
+                id: request.id,
+                name: request.name.isEmpty ? nil : request.name,
+                adminEmail: request.adminEmail.isEmpty ? nil : request.adminEmail,
+                expectedVersion: request.expectedVersion,
+                logger: context.logger
+            )
+        )
+    }
+
+    public func deleteOrganization(
+        _ request: DirectoryV1.DeleteOrganizationRequest,
+        context: ServerContext
+    ) async throws -> DirectoryV1.DeleteOrganizationResponse {
+        DirectoryV1.DeleteOrganizationResponse(
+            unassignedTenantIDs: try await self.store.deleteOrganization(
+                id: request.id,
+                unassignTenants: request.unassignTenants,
+                expectedVersion: request.expectedVersion,
+                logger: context.logger
+            )
+        )
+    }
+
+    public func setOrganizationTenants(
+        _ request: DirectoryV1.SetOrganizationTenantsRequest,
+        context: ServerContext
+    ) async throws -> DirectoryV1.Organization {
+        DirectoryV1.Organization(
+            try await self.store.setOrganizationTenants(
+                organizationID: request.organizationID,
+                tenantIDs: request.tenantIDs,
+                move: request.moveFromOtherOrganizations,
+                logger: context.logger
+            )
+        )
+    }
+
+    public func addTenant(
+        _ request: DirectoryV1.AddTenantRequest,
+        context: ServerContext
+    ) async throws -> DirectoryV1.Organization {
+        DirectoryV1.Organization(
+            try await self.store.addTenant(
+                organizationID: request.organizationID,
+                tenantID: request.tenantID,
+                move: request.moveFromOtherOrganization,
+                logger: context.logger
+            )
+        )
+    }
+
+    public func removeTenant(
+        _ request: DirectoryV1.RemoveTenantRequest,
+        context: ServerContext
+    ) async throws -> DirectoryV1.Organization {
+        DirectoryV1.Organization(
+            try await self.store.removeTenant(
+                organizationID: request.organizationID, tenantID: request.tenantID, logger: context.logger
+            )
+        )
+    }
+
+    // MARK: Tenants
+
+    public func createTenant(
+        _ request: DirectoryV1.CreateTenantRequest,
+        context: ServerContext
+    ) async throws -> DirectoryV1.Tenant {
+        DirectoryV1.Tenant(
+            try await self.store.createTenant(
+                slug: request.slug,
+                displayName: request.displayName,
+                organizationID: request.organizationID.isEmpty ? nil : request.organizationID,
+                logger: context.logger
+            )
+        )
+    }
+
+    public func getTenant(
+        _ request: DirectoryV1.GetTenantRequest,
+        context: ServerContext
+    ) async throws -> DirectoryV1.Tenant {
+        DirectoryV1.Tenant(try await self.store.tenant(id: request.id, logger: context.logger))
+    }
+
+    public func listTenants(
+        _ request: DirectoryV1.ListTenantsRequest,
+        context: ServerContext
+    ) async throws -> DirectoryV1.ListTenantsResponse {
+        let page = try await self.store.listTenants(
+            pageSize: request.pageSize,
+            pageToken: request.pageToken,
+            organizationID: request.organizationID,
+            unassignedOnly: request.unassignedOnly,
+            slugPrefix: request.slugPrefix,
+            logger: context.logger
+        )
+        return DirectoryV1.ListTenantsResponse(
+            tenants: page.items.map(DirectoryV1.Tenant.init),
+            nextPageToken: page.nextPageToken ?? ""
+        )
+    }
+
+    public func updateTenant(
+        _ request: DirectoryV1.UpdateTenantRequest,
+        context: ServerContext
+    ) async throws -> DirectoryV1.Tenant {
+        DirectoryV1.Tenant(
+            try await self.store.updateTenant(
+                id: request.id,
+                displayName: request.displayName.isEmpty ? nil : request.displayName,
+                slug: request.slug.isEmpty ? nil : request.slug,
+                expectedVersion: request.expectedVersion,
+                logger: context.logger
+            )
+        )
+    }
+
+    public func deleteTenant(
+        _ request: DirectoryV1.DeleteTenantRequest,
+        context: ServerContext
+    ) async throws -> DirectoryV1.DeleteTenantResponse {
+        try await self.store.deleteTenant(id: request.id, expectedVersion: request.expectedVersion, logger: context.logger)
+        return DirectoryV1.DeleteTenantResponse()
+    }
+
+    public func resolveTenant(
+        _ request: DirectoryV1.ResolveTenantRequest,
+        context: ServerContext
+    ) async throws -> DirectoryV1.ResolveTenantResponse {
+        let (tenant, organization) = try await self.store.resolveTenant(slug: request.slug, logger: context.logger)
+        return DirectoryV1.ResolveTenantResponse(tenant: DirectoryV1.Tenant(tenant), organization: organization.map(DirectoryV1.Organization.init))
     }
 }

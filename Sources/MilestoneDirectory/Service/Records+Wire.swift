@@ -1,6 +1,6 @@
 import MilestoneWire
 
-extension Organization {
+extension DirectoryV1.Organization {
     init(_ snapshot: OrganizationSnapshot) {
         self.init()
         self.id = snapshot.record.id
@@ -13,7 +13,7 @@ extension Organization {
     }
 }
 
-extension Tenant {
+extension DirectoryV1.Tenant {
     init(_ record: TenantRecord) {
         self.init()
         self.id = record.id

@@ -1,32 +1,23 @@
-public import GRDB
+import GRDB
+import MilestoneStorage
 
-/// The directory's SQLite database (through GRDB, which links the system libsqlite3): WAL, foreign keys,
-/// versioned migrations.
+/// The directory's SQLite database: versioned migrations, opened like every service's database
+/// (`SQLiteDatabase`: WAL, foreign keys, busy timeout, mode 0600).
 public struct DirectoryDatabase: Sendable {
     let writer: any DatabaseWriter
 
     /// Opens (creating if needed) the database file at `path` and migrates it.
     public static func open(path: String) throws -> DirectoryDatabase {
-        var configuration = Configuration()
-        configuration.foreignKeysEnabled = true
-        configuration.busyMode = .timeout(5)
-        configuration.prepareDatabase { db in
-            // WAL (DatabasePool's default) with NORMAL sync: durable at checkpoints, fast commits.
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-        }
-        return try DirectoryDatabase(writer: DatabasePool(path: path, configuration: configuration))
+        DirectoryDatabase(writer: try SQLiteDatabase.open(path: path, migrator: Self.migrator))
     }
 
     /// A private in-memory database, for tests.
     public static func inMemory() throws -> DirectoryDatabase {
-        var configuration = Configuration()
-        configuration.foreignKeysEnabled = true
-        return try DirectoryDatabase(writer: DatabaseQueue(configuration: configuration))
+        DirectoryDatabase(writer: try SQLiteDatabase.inMemory(migrator: Self.migrator))
     }
 
-    init(writer: any DatabaseWriter) throws {
+    init(writer: any DatabaseWriter) {
         self.writer = writer
-        try Self.migrator.migrate(writer)
     }
 
     static var migrator: DatabaseMigrator {

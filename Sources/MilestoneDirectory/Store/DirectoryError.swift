@@ -1,6 +1,5 @@
-public import MilestoneRPC
-
-/// Why a directory operation failed. Each code maps to one RPC status.
+/// Why a directory operation failed. Each code stands for one RPC status (the service maps them, in
+/// `DirectoryError+RPC.swift`); the store knows nothing of RPC.
 public struct DirectoryError: Error, Hashable, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable {
         private enum Value: Hashable, Sendable {
@@ -20,14 +19,14 @@ public struct DirectoryError: Error, Hashable, Sendable, CustomStringConvertible
         /// A stale version: re-read and retry.
         public static let aborted = Code(.aborted)
 
-        /// The RPC status for this code.
-        public var rpcCode: RPCError.Code {
+        /// The code's canonical name, as the RPC status it stands for: `NOT_FOUND`.
+        public var name: String {
             switch self.value {
-            case .invalidArgument: .invalidArgument
-            case .notFound: .notFound
-            case .alreadyExists: .alreadyExists
-            case .failedPrecondition: .failedPrecondition
-            case .aborted: .aborted
+            case .invalidArgument: "INVALID_ARGUMENT"
+            case .notFound: "NOT_FOUND"
+            case .alreadyExists: "ALREADY_EXISTS"
+            case .failedPrecondition: "FAILED_PRECONDITION"
+            case .aborted: "ABORTED"
             }
         }
     }
@@ -40,7 +39,7 @@ public struct DirectoryError: Error, Hashable, Sendable, CustomStringConvertible
         self.message = message
     }
 
-    public var description: String { "\(self.code.rpcCode): \(self.message)" }
+    public var description: String { "\(self.code.name): \(self.message)" }
 
     static func invalid(_ field: String, _ problem: String) -> DirectoryError {
         DirectoryError(.invalidArgument, "\(field): \(problem)")
@@ -52,11 +51,5 @@ public struct DirectoryError: Error, Hashable, Sendable, CustomStringConvertible
 
     static func tenantNotFound(_ id: String) -> DirectoryError {
         DirectoryError(.notFound, "tenant \"\(id.prefix(100))\" does not exist")
-    }
-}
-
-extension RPCError {
-    init(_ error: DirectoryError) {
-        self.init(code: error.code.rpcCode, message: error.message)
     }
 }

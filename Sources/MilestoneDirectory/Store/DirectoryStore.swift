@@ -1,4 +1,5 @@
 import GRDB
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -26,7 +27,7 @@ struct DirectoryStore: Sendable {
 
     // MARK: Organizations
 
-    func createOrganization(name: String, adminEmail: String) async throws -> OrganizationSnapshot {
+    func createOrganization(name: String, adminEmail: String, logger: Logger) async throws -> OrganizationSnapshot {
         let name = try DirectoryValidation.name(name, field: "name")
         let adminEmail = try DirectoryValidation.email(adminEmail)
         let now = self.now()
@@ -34,23 +35,23 @@ struct DirectoryStore: Sendable {
             id: DirectoryIDs.organization(), name: name, nameKey: name.lowercased(), adminEmail: adminEmail,
             createdAt: now, updatedAt: now, version: 1
         )
-        return try await self.write { db in
+        return try await self.write(#function, logger: logger) { db in
             try Self.requireUniqueName(db, key: record.nameKey, name: name, except: nil)
             try record.insert(db)
             return OrganizationSnapshot(record: record, tenantIDs: [])
         }
     }
 
-    func organization(id: String) async throws -> OrganizationSnapshot {
+    func organization(id: String, logger: Logger) async throws -> OrganizationSnapshot {
         let id = try DirectoryValidation.id(id, field: "id")
-        return try await self.read { db in try Self.snapshot(db, id: id) }
+        return try await self.read(#function, logger: logger) { db in try Self.snapshot(db, id: id) }
     }
 
-    func listOrganizations(pageSize: Int32, pageToken: String, namePrefix: String) async throws -> Page<OrganizationSnapshot> {
+    func listOrganizations(pageSize: Int32, pageToken: String, namePrefix: String, logger: Logger) async throws -> Page<OrganizationSnapshot> {
         let limit = try DirectoryValidation.pageSize(pageSize)
         let after = pageToken.isEmpty ? nil : try PageToken(decoding: pageToken)
         let prefix = namePrefix.trimmingWhitespace.lowercased()
-        return try await self.read { db in
+        return try await self.read(#function, logger: logger) { db in
             var conditions: [String] = []
             var arguments: StatementArguments = []
             if !prefix.isEmpty {
@@ -74,7 +75,7 @@ struct DirectoryStore: Sendable {
         }
     }
 
-    func updateOrganization(id: String, name: String?, adminEmail: String?, expectedVersion: UInt64) async throws -> OrganizationSnapshot {
+    func updateOrganization(id: String, name: String?, adminEmail: String?, expectedVersion: UInt64, logger: Logger) async throws -> OrganizationSnapshot {
         let id = try DirectoryValidation.id(id, field: "id")
         let name = try name.map { try DirectoryValidation.name($0, field: "name") }
         let adminEmail = try adminEmail.map { try DirectoryValidation.email($0) }
@@ -82,7 +83,7 @@ struct DirectoryStore: Sendable {
             throw DirectoryError.invalid("expected_version", "is required: send the version you read")
         }
         let now = self.now()
-        return try await self.write { db in
+        return try await self.write(#function, logger: logger) { db in
             var record = try Self.organizationRecord(db, id: id)
             try Self.requireVersion(expectedVersion, of: record.version, what: "organization \(id)")
             if let name {
@@ -99,10 +100,10 @@ struct DirectoryStore: Sendable {
     }
 
     /// Deletes an organization; returns the tenants it unassigned.
-    func deleteOrganization(id: String, unassignTenants: Bool, expectedVersion: UInt64) async throws -> [String] {
+    func deleteOrganization(id: String, unassignTenants: Bool, expectedVersion: UInt64, logger: Logger) async throws -> [String] {
         let id = try DirectoryValidation.id(id, field: "id")
         let now = self.now()
-        return try await self.write { db in
+        return try await self.write(#function, logger: logger) { db in
             let snapshot = try Self.snapshot(db, id: id)
             if expectedVersion != 0 {
                 try Self.requireVersion(expectedVersion, of: snapshot.record.version, what: "organization \(id)")
@@ -125,7 +126,7 @@ struct DirectoryStore: Sendable {
     }
 
     /// Replaces the organization's whole set of tenants, atomically.
-    func setOrganizationTenants(organizationID: String, tenantIDs: [String], move: Bool) async throws -> OrganizationSnapshot {
+    func setOrganizationTenants(organizationID: String, tenantIDs: [String], move: Bool, logger: Logger) async throws -> OrganizationSnapshot {
         let organizationID = try DirectoryValidation.id(organizationID, field: "organization_id")
         guard tenantIDs.count <= 10_000 else {
             throw DirectoryError.invalid("tenant_ids", "at most 10000 tenants per call (got \(tenantIDs.count))")
@@ -138,7 +139,7 @@ struct DirectoryStore: Sendable {
         let wanted = unique
         let seen = uniqueSet
         let now = self.now()
-        return try await self.write { db in
+        return try await self.write(#function, logger: logger) { db in
             _ = try Self.organizationRecord(db, id: organizationID)
             var changed = false
             for tenantID in wanted {
@@ -157,11 +158,11 @@ struct DirectoryStore: Sendable {
         }
     }
 
-    func addTenant(organizationID: String, tenantID: String, move: Bool) async throws -> OrganizationSnapshot {
+    func addTenant(organizationID: String, tenantID: String, move: Bool, logger: Logger) async throws -> OrganizationSnapshot {
         let organizationID = try DirectoryValidation.id(organizationID, field: "organization_id")
         let tenantID = try DirectoryValidation.id(tenantID, field: "tenant_id")
         let now = self.now()
-        return try await self.write { db in
+        return try await self.write(#function, logger: logger) { db in
             _ = try Self.organizationRecord(db, id: organizationID)
             let tenant = try Self.tenantRecord(db, id: tenantID)
             if try Self.assign(db, tenant: tenant, to: organizationID, move: move, now: now) {
@@ -171,11 +172,11 @@ struct DirectoryStore: Sendable {
         }
     }
 
-    func removeTenant(organizationID: String, tenantID: String) async throws -> OrganizationSnapshot {
+    func removeTenant(organizationID: String, tenantID: String, logger: Logger) async throws -> OrganizationSnapshot {
         let organizationID = try DirectoryValidation.id(organizationID, field: "organization_id")
         let tenantID = try DirectoryValidation.id(tenantID, field: "tenant_id")
         let now = self.now()
-        return try await self.write { db in
+        return try await self.write(#function, logger: logger) { db in
             _ = try Self.organizationRecord(db, id: organizationID)
             let tenant = try Self.tenantRecord(db, id: tenantID)
             if tenant.organizationID == organizationID {
@@ -190,7 +191,7 @@ struct DirectoryStore: Sendable {
 
     // MARK: Tenants
 
-    func createTenant(slug: String, displayName: String, organizationID: String?) async throws -> TenantRecord {
+    func createTenant(slug: String, displayName: String, organizationID: String?, logger: Logger) async throws -> TenantRecord {
         let slug = try DirectoryValidation.slug(slug)
         let displayName = try DirectoryValidation.name(displayName, field: "display_name")
         let now = self.now()
@@ -198,7 +199,7 @@ struct DirectoryStore: Sendable {
             id: DirectoryIDs.tenant(), slug: slug, displayName: displayName, organizationID: nil,
             createdAt: now, updatedAt: now, version: 1
         )
-        return try await self.write { db in
+        return try await self.write(#function, logger: logger) { db in
             try Self.requireUniqueSlug(db, slug, except: nil)
             var record = record
             if let organizationID, !organizationID.isEmpty {
@@ -211,9 +212,9 @@ struct DirectoryStore: Sendable {
         }
     }
 
-    func tenant(id: String) async throws -> TenantRecord {
+    func tenant(id: String, logger: Logger) async throws -> TenantRecord {
         let id = try DirectoryValidation.id(id, field: "id")
-        return try await self.read { db in try Self.tenantRecord(db, id: id) }
+        return try await self.read(#function, logger: logger) { db in try Self.tenantRecord(db, id: id) }
     }
 
     func listTenants(
@@ -221,14 +222,15 @@ struct DirectoryStore: Sendable {
         pageToken: String,
         organizationID: String,
         unassignedOnly: Bool,
-        slugPrefix: String
+        slugPrefix: String,
+        logger: Logger
     ) async throws -> Page<TenantRecord> {
         let limit = try DirectoryValidation.pageSize(pageSize)
         let after = pageToken.isEmpty ? nil : try PageToken(decoding: pageToken)
         if unassignedOnly && !organizationID.isEmpty {
             throw DirectoryError.invalid("unassigned_only", "cannot be combined with organization_id")
         }
-        return try await self.read { db in
+        return try await self.read(#function, logger: logger) { db in
             var conditions: [String] = []
             var arguments: StatementArguments = []
             if !organizationID.isEmpty {
@@ -259,7 +261,7 @@ struct DirectoryStore: Sendable {
         }
     }
 
-    func updateTenant(id: String, displayName: String?, slug: String?, expectedVersion: UInt64) async throws -> TenantRecord {
+    func updateTenant(id: String, displayName: String?, slug: String?, expectedVersion: UInt64, logger: Logger) async throws -> TenantRecord {
         let id = try DirectoryValidation.id(id, field: "id")
         let displayName = try displayName.map { try DirectoryValidation.name($0, field: "display_name") }
         let slug = try slug.map { try DirectoryValidation.slug($0) }
@@ -267,7 +269,7 @@ struct DirectoryStore: Sendable {
             throw DirectoryError.invalid("expected_version", "is required: send the version you read")
         }
         let now = self.now()
-        return try await self.write { db in
+        return try await self.write(#function, logger: logger) { db in
             var record = try Self.tenantRecord(db, id: id)
             try Self.requireVersion(expectedVersion, of: record.version, what: "tenant \(id)")
             if let slug, slug != record.slug {
@@ -282,10 +284,10 @@ struct DirectoryStore: Sendable {
         }
     }
 
-    func deleteTenant(id: String, expectedVersion: UInt64) async throws {
+    func deleteTenant(id: String, expectedVersion: UInt64, logger: Logger) async throws {
         let id = try DirectoryValidation.id(id, field: "id")
         let now = self.now()
-        try await self.write { db in
+        try await self.write(#function, logger: logger) { db in
             let record = try Self.tenantRecord(db, id: id)
             if expectedVersion != 0 {
                 try Self.requireVersion(expectedVersion, of: record.version, what: "tenant \(id)")
@@ -298,9 +300,9 @@ struct DirectoryStore: Sendable {
     }
 
     /// The tenant with `slug` and its organization: the hot path.
-    func resolveTenant(slug: String) async throws -> (TenantRecord, OrganizationSnapshot?) {
+    func resolveTenant(slug: String, logger: Logger) async throws -> (TenantRecord, OrganizationSnapshot?) {
         guard !slug.isEmpty else { throw DirectoryError.invalid("slug", "is required") }
-        return try await self.read { db in
+        return try await self.read(#function, logger: logger) { db in
             let statement = try db.cachedStatement(sql: "SELECT * FROM tenant WHERE slug = ?")
             guard let tenant = try TenantRecord.fetchOne(statement, arguments: [slug]) else {
                 throw DirectoryError(.notFound, "no tenant has the slug \"\(slug.prefix(70))\"")
@@ -312,16 +314,31 @@ struct DirectoryStore: Sendable {
 
     // MARK: Helpers (inside transactions)
 
-    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    /// Runs `body` in one write transaction; logs the commit with the caller's request metadata.
+    private func write<T: Sendable>(
+        _ operation: String,
+        logger: Logger,
+        _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
         do {
-            return try await self.database.writer.write(body)
+            let result = try await self.database.writer.write(body)
+            logger.debug("directory write committed", metadata: ["operation": "\(operation)"])
+            return result
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             throw DirectoryError(.alreadyExists, "a concurrent change took the same name or slug; retry")
+        } catch let error as DatabaseError {
+            logger.error("directory write failed", metadata: ["operation": "\(operation)", "error": "\(error)"])
+            throw error
         }
     }
 
-    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await self.database.writer.read(body)
+    private func read<T: Sendable>(
+        _ operation: String,
+        logger: Logger,
+        _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
+        logger.trace("directory read", metadata: ["operation": "\(operation)"])
+        return try await self.database.writer.read(body)
     }
 
     private static func organizationRecord(_ db: Database, id: String) throws -> OrganizationRecord {

@@ -1,16 +1,16 @@
 package import MilestoneWire
 
 extension Metadata {
-    package init(wireEntries: [MetadataEntry]) {
+    package init(wireEntries: [RPCV1.MetadataEntry]) {
         self.init()
         for entry in wireEntries {
             self.add(entry.value, forKey: entry.key)
         }
     }
 
-    package var wireEntries: [MetadataEntry] {
+    package var wireEntries: [RPCV1.MetadataEntry] {
         self.entries.map { entry in
-            var wire = MetadataEntry()
+            var wire = RPCV1.MetadataEntry()
             wire.key = entry.key
             wire.value = entry.value
             return wire
@@ -19,7 +19,7 @@ extension Metadata {
 
     /// Why metadata received from the wire are invalid, or nil: keys are 1-128 characters of lowercase
     /// `[a-z0-9-_.]`, at most 64 entries.
-    package static func problem(in entries: [MetadataEntry]) -> String? {
+    package static func problem(in entries: [RPCV1.MetadataEntry]) -> String? {
         if entries.count > 64 {
             return "too many metadata entries (\(entries.count), at most 64)"
         }

@@ -5,14 +5,14 @@ package import MilestoneWire
 /// A call is reserved (gets its id) before its request is written, and then waits for its response. The
 /// response, the deadline, a cancel, a GoAway or the connection's end settles it, exactly once.
 package struct ClientCallTable {
-    package typealias Continuation = CheckedContinuation<CallResponse, any Error>
+    package typealias Continuation = CheckedContinuation<RPCV1.CallResponse, any Error>
 
     private enum Entry {
         /// Reserved; the caller has not started waiting yet.
         case reserved(timer: (any CallTimer)?)
         case waiting(Continuation, timer: (any CallTimer)?)
         /// Settled before the caller started waiting.
-        case settled(Result<CallResponse, RPCError>)
+        case settled(Result<RPCV1.CallResponse, RPCError>)
     }
 
     package enum Phase: Equatable {
@@ -62,7 +62,7 @@ package struct ClientCallTable {
 
     package enum WaitAction {
         case wait
-        case resume(Result<CallResponse, RPCError>)
+        case resume(Result<RPCV1.CallResponse, RPCError>)
     }
 
     /// The caller starts waiting for the response.
@@ -86,7 +86,7 @@ package struct ClientCallTable {
 
     /// Settles call `id` with `result`: returns what to resume and the timer to cancel, or nil when the
     /// call was settled already (a late response after a deadline).
-    package mutating func settle(_ id: UInt64, with result: Result<CallResponse, RPCError>) -> Settlement? {
+    package mutating func settle(_ id: UInt64, with result: Result<RPCV1.CallResponse, RPCError>) -> Settlement? {
         switch self.entries[id] {
         case .reserved(let timer):
             self.entries[id] = .settled(result)

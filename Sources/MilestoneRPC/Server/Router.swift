@@ -15,8 +15,16 @@ public struct Router: Sendable {
 
     public init() {}
 
+    /// A router holding every method of `services`.
+    public init(services: [any RegistrableRPCService]) {
+        for service in services {
+            service.registerMethods(with: &self)
+        }
+    }
+
     /// Registers a typed handler. A request payload that does not decode fails with INVALID_ARGUMENT
-    /// before the handler runs.
+    /// before the handler runs; an error the handler throws that is ``RPCErrorConvertible`` becomes its
+    /// ``RPCError`` (any other error becomes INTERNAL in the dispatcher).
     public mutating func register<Input, Output>(
         _ method: WireMethod<Input, Output>,
         access: MethodAccess,
@@ -32,7 +40,12 @@ public struct Router: Sendable {
                     message: "the request payload is not a valid \(Input.self) message (\(error))"
                 )
             }
-            let output = try await handler(input, context)
+            let output: Output
+            do {
+                output = try await handler(input, context)
+            } catch let error as any RPCErrorConvertible {
+                throw error.rpcError
+            }
             do {
                 return ServerResponse(payload: try output.wireBytes())
             } catch {

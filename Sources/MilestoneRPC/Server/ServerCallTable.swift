@@ -2,10 +2,13 @@
 ///
 /// A call is in the table from its request until exactly one party answers it: the handler finishing, its
 /// deadline expiring, the client cancelling it, or the connection closing. Whoever removes it answers; the
-/// others find it gone and do nothing.
+/// others find it gone and do nothing. (The call's task may run on after that, cancelled; the connection's
+/// task group waits for it.)
 package struct ServerCallTable {
     package struct Call {
-        package var task: Task<Void, Never>?
+        /// Cancels the call's task.
+        package let cancellation: CallCancellation
+        /// The deadline timer, if the call has a deadline.
         package var timer: (any CallTimer)?
     }
 
@@ -41,7 +44,7 @@ package struct ServerCallTable {
         case rejectClosed
     }
 
-    package mutating func receiveRequest(callID: UInt64) -> RequestAction {
+    package mutating func receiveRequest(callID: UInt64, cancellation: CallCancellation) -> RequestAction {
         switch self.phase {
         case .closed:
             return .rejectClosed
@@ -54,29 +57,29 @@ package struct ServerCallTable {
             if self.calls.count >= self.maxConcurrentCalls {
                 return .rejectTooManyCalls
             }
-            self.calls[callID] = Call(task: nil, timer: nil)
+            self.calls[callID] = Call(cancellation: cancellation, timer: nil)
             self.lastAcceptedCallID = max(self.lastAcceptedCallID, callID)
             return .accept
         }
     }
 
-    /// Records the call's task and timer. Returns false when the call was already answered, in which case
-    /// the caller cancels both.
-    package mutating func started(callID: UInt64, task: Task<Void, Never>, timer: (any CallTimer)?) -> Bool {
+    /// Records the call's deadline timer. Returns false when the call was already answered, in which case
+    /// the caller cancels the timer.
+    package mutating func setTimer(callID: UInt64, _ timer: any CallTimer) -> Bool {
         guard self.calls[callID] != nil else { return false }
-        self.calls[callID] = Call(task: task, timer: timer)
+        self.calls[callID]?.timer = timer
         return true
     }
 
     /// The handler finished: the caller sends its response when this returns the call, then calls
     /// ``answered()``.
     package mutating func finish(callID: UInt64) -> Call? {
-        guard let call = self.remove(callID) else { return nil }
+        guard let call = self.calls.removeValue(forKey: callID) else { return nil }
         self.answering += 1
         return call
     }
 
-    /// The deadline passed: the caller cancels the task, answers DEADLINE_EXCEEDED, then calls
+    /// The deadline passed: the caller cancels the call, answers DEADLINE_EXCEEDED, then calls
     /// ``answered()``.
     package mutating func expire(callID: UInt64) -> Call? {
         self.finish(callID: callID)
@@ -88,9 +91,9 @@ package struct ServerCallTable {
         return self.takeIdleWaiters()
     }
 
-    /// The client cancelled: the caller cancels the task and sends nothing.
+    /// The client cancelled: the caller cancels the call and sends nothing.
     package mutating func cancel(callID: UInt64) -> Call? {
-        self.remove(callID)
+        self.calls.removeValue(forKey: callID)
     }
 
     /// Starts draining; returns the last accepted call id for GoAway, or nil if already draining or closed.
@@ -100,7 +103,7 @@ package struct ServerCallTable {
         return self.lastAcceptedCallID
     }
 
-    /// Closes the table: returns every call still running, for the caller to cancel.
+    /// Closes the table: returns every call still unanswered, for the caller to cancel.
     package mutating func close() -> [Call] {
         self.phase = .closed
         let running = Array(self.calls.values)
@@ -117,11 +120,6 @@ package struct ServerCallTable {
         if self.isIdle || self.phase == .closed { return false }
         self.idleWaiters.append(continuation)
         return true
-    }
-
-    private mutating func remove(_ callID: UInt64) -> Call? {
-        guard let call = self.calls.removeValue(forKey: callID) else { return nil }
-        return call
     }
 
     /// The waiters to resume, once the table has become idle.

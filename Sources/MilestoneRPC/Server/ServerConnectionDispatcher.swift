@@ -3,15 +3,29 @@ package import MilestoneWire
 import Synchronization
 
 /// Serves the calls of one connection, whatever carries its frames: decodes each frame, runs handlers
-/// concurrently (one task per call), enforces deadlines, honours cancels, answers pings, and drains.
+/// concurrently (one child task per call, in the connection's task group), enforces deadlines, honours
+/// cancels, answers pings, and drains.
 ///
-/// The transport feeds it frames with ``receive(_:)`` and gives it a `write` function for encoded frames.
+/// The transport calls ``serve(_:)`` with a function that reads the connection's frames and hands each to
+/// the dispatcher; ``serve(_:)`` returns once reading ended and every call's task has finished. Encoded
+/// frames go out through the `write` function the transport gives.
 package final class ServerConnectionDispatcher: Sendable {
     /// What the transport does with the connection after a frame.
     package enum Outcome: Sendable, Equatable {
         case keepOpen
         /// The peer broke the protocol: a GoAway was sent; close the connection.
         case close(reason: String)
+    }
+
+    /// One frame read from the connection: decoded, or why not, and its size.
+    package struct InboundFrame: Sendable {
+        package var decoded: Result<RPCV1.Frame, any Error>
+        package var byteCount: Int
+
+        package init(_ decoded: Result<RPCV1.Frame, any Error>, byteCount: Int) {
+            self.decoded = decoded
+            self.byteCount = byteCount
+        }
     }
 
     private let table: Mutex<ServerCallTable>
@@ -45,27 +59,38 @@ package final class ServerConnectionDispatcher: Sendable {
         self.write = write
     }
 
+    // MARK: Serving
+
+    /// Serves the connection: `read` reads frames and passes each to the `receive` function it is given,
+    /// stopping when that answers ``Outcome/close(reason:)`` or the connection ends. Then every call still
+    /// running is cancelled, and this returns once all of their tasks have finished.
+    package func serve(_ read: (_ receive: (InboundFrame) -> Outcome) async -> Void) async {
+        await withDiscardingTaskGroup { group in
+            await read { frame in self.receive(frame, in: &group) }
+            self.close()
+        }
+    }
+
     // MARK: Inbound frames
 
-    /// Handles one frame; `frame` is the result of decoding `byteCount` bytes.
-    package func receive(_ decoded: Result<Frame, any Error>, byteCount: Int) async -> Outcome {
-        let frame: Frame
-        switch decoded {
+    private func receive(_ inbound: InboundFrame, in group: inout DiscardingTaskGroup) -> Outcome {
+        let frame: RPCV1.Frame
+        switch inbound.decoded {
         case .success(let decoded):
             frame = decoded
         case .failure(let error):
-            return await self.protocolViolation("malformed frame of \(byteCount) bytes: \(error)")
+            return self.protocolViolation("malformed frame of \(inbound.byteCount) bytes: \(error)")
         }
         switch frame.kind {
         case .request(let request):
-            return await self.receive(request)
+            return self.receive(request, in: &group)
         case .cancel(let cancel):
             self.receiveCancel(callID: cancel.callID)
             return .keepOpen
         case .ping(let ping):
-            var pong = Pong()
+            var pong = RPCV1.Pong()
             pong.opaque = ping.opaque
-            await self.send(Frame(kind: .pong(pong)))
+            self.send(RPCV1.Frame(kind: .pong(pong)))
             return .keepOpen
         case .pong, nil:
             // A pong answers nothing the server asked; an empty frame is a no-op.
@@ -74,34 +99,35 @@ package final class ServerConnectionDispatcher: Sendable {
             // The client is going away; it closes the connection itself.
             return .keepOpen
         case .response:
-            return await self.protocolViolation("a client sent a response frame")
+            return self.protocolViolation("a client sent a response frame")
         }
     }
 
-    private func receive(_ request: CallRequest) async -> Outcome {
+    private func receive(_ request: RPCV1.CallRequest, in group: inout DiscardingTaskGroup) -> Outcome {
         let callID = request.callID
         guard callID != 0 else {
-            return await self.protocolViolation("call id 0 is reserved")
+            return self.protocolViolation("call id 0 is reserved")
         }
         let metadata = Metadata(wireEntries: request.metadata)
         let requestID = metadata[Metadata.Keys.requestID].flatMap { $0.isEmpty || $0.utf8.count > 128 ? nil : $0 }
             ?? self.makeRequestID()
 
-        switch self.table.withLock({ $0.receiveRequest(callID: callID) }) {
+        let cancellation = CallCancellation()
+        switch self.table.withLock({ $0.receiveRequest(callID: callID, cancellation: cancellation) }) {
         case .accept:
             break
         case .rejectDuplicateID:
-            return await self.protocolViolation("call id \(callID) is already in use")
+            return self.protocolViolation("call id \(callID) is already in use")
         case .rejectTooManyCalls:
             let limit = self.table.withLock { $0.maxConcurrentCalls }
-            await self.sendResponse(
+            self.sendResponse(
                 callID: callID,
                 requestID: requestID,
                 .failure(RPCError(code: .resourceExhausted, message: "too many calls in flight on this connection (limit \(limit))"))
             )
             return .keepOpen
         case .rejectDraining:
-            await self.sendResponse(
+            self.sendResponse(
                 callID: callID,
                 requestID: requestID,
                 .failure(RPCError(code: .unavailable, message: "the server is shutting down; retry on a new connection"))
@@ -112,12 +138,12 @@ package final class ServerConnectionDispatcher: Sendable {
         }
 
         if let problem = Metadata.problem(in: request.metadata) {
-            await self.answerNow(callID: callID, requestID: requestID, RPCError(code: .invalidArgument, message: problem))
+            self.answerNow(callID: callID, requestID: requestID, RPCError(code: .invalidArgument, message: problem))
             return .keepOpen
         }
         guard let entry = self.pipeline.entry(for: request.method) else {
             let shown = request.method.isEmpty ? "(empty)" : "\"\(request.method.prefix(200))\""
-            await self.answerNow(
+            self.answerNow(
                 callID: callID,
                 requestID: requestID,
                 RPCError(code: .unimplemented, message: "unknown method \(shown)")
@@ -140,17 +166,21 @@ package final class ServerConnectionDispatcher: Sendable {
             logger: logger
         )
         let serverRequest = ServerRequest(metadata: metadata, payload: request.payload)
-        let task = Task(executorPreference: self.taskExecutor) {
-            await self.run(entry.handler, serverRequest, context, callID: callID)
-        }
-        let timer = deadline.map { deadline in
-            self.scheduler.schedule(after: deadline.remaining) { [self] in
-                self.expire(callID: callID, requestID: requestID)
+        group.addTask(executorPreference: self.taskExecutor) {
+            // Cancelled before it started (its deadline passed, the client cancelled, the connection
+            // closed): whoever cancelled it answered, or nobody is to be answered.
+            await cancellation.run {
+                await self.run(entry.handler, serverRequest, context, callID: callID)
             }
         }
-        if !self.table.withLock({ $0.started(callID: callID, task: task, timer: timer) }) {
-            // Answered (or the connection closed) before the task was recorded.
-            timer?.cancel()
+        if let deadline {
+            let timer = self.scheduler.schedule(after: deadline.remaining) { [self] in
+                self.expire(callID: callID, requestID: requestID)
+            }
+            if !self.table.withLock({ $0.setTimer(callID: callID, timer) }) {
+                // Answered (or the connection closed) before the timer was recorded.
+                timer.cancel()
+            }
         }
         return .keepOpen
     }
@@ -186,21 +216,20 @@ package final class ServerConnectionDispatcher: Sendable {
             return  // The deadline, a cancel or the connection's end answered it already.
         }
         call.timer?.cancel()
-        await self.sendResponse(callID: callID, requestID: context.requestID, result)
+        self.sendResponse(callID: callID, requestID: context.requestID, result)
         self.answered()
     }
 
+    /// The call's deadline passed: cancel its task and answer DEADLINE_EXCEEDED, on the timer's thread.
     private func expire(callID: UInt64, requestID: String) {
         guard let call = self.table.withLock({ $0.expire(callID: callID) }) else { return }
-        call.task?.cancel()
-        Task {
-            await self.sendResponse(
-                callID: callID,
-                requestID: requestID,
-                .failure(RPCError(code: .deadlineExceeded, message: "the deadline passed before the call finished"))
-            )
-            self.answered()
-        }
+        call.cancellation.cancel()
+        self.sendResponse(
+            callID: callID,
+            requestID: requestID,
+            .failure(RPCError(code: .deadlineExceeded, message: "the deadline passed before the call finished"))
+        )
+        self.answered()
     }
 
     private func receiveCancel(callID: UInt64) {
@@ -209,14 +238,14 @@ package final class ServerConnectionDispatcher: Sendable {
             return (call, table.takeIdleWaiters())
         }
         call?.timer?.cancel()
-        call?.task?.cancel()
+        call?.cancellation.cancel()
         for waiter in waiters { waiter.resume() }
     }
 
     /// Answers an accepted call that never reached a handler.
-    private func answerNow(callID: UInt64, requestID: String, _ error: RPCError) async {
+    private func answerNow(callID: UInt64, requestID: String, _ error: RPCError) {
         guard self.table.withLock({ $0.finish(callID: callID) }) != nil else { return }
-        await self.sendResponse(callID: callID, requestID: requestID, .failure(error))
+        self.sendResponse(callID: callID, requestID: requestID, .failure(error))
         self.answered()
     }
 
@@ -230,11 +259,11 @@ package final class ServerConnectionDispatcher: Sendable {
     /// Sends GoAway and refuses new calls; returns once every accepted call has been answered.
     package func drain(reason: String = "the server is shutting down") async {
         if let lastCallID = self.table.withLock({ $0.beginDrain() }) {
-            var goAway = GoAway()
+            var goAway = RPCV1.GoAway()
             goAway.lastCallID = lastCallID
             goAway.status = .unavailable
             goAway.message = reason
-            await self.send(Frame(kind: .goAway(goAway)))
+            self.send(RPCV1.Frame(kind: .goAway(goAway)))
         }
         await self.waitUntilIdle()
     }
@@ -246,7 +275,7 @@ package final class ServerConnectionDispatcher: Sendable {
         }
         for call in calls {
             call.timer?.cancel()
-            call.task?.cancel()
+            call.cancellation.cancel()
         }
         for waiter in waiters { waiter.resume() }
     }
@@ -264,27 +293,27 @@ package final class ServerConnectionDispatcher: Sendable {
 
     // MARK: Writing
 
-    private func protocolViolation(_ reason: String) async -> Outcome {
-        await self.goAway(.invalidArgument, reason)
+    private func protocolViolation(_ reason: String) -> Outcome {
+        self.goAway(.invalidArgument, reason)
         return .close(reason: reason)
     }
 
     /// Tells the client the connection is closing and why (the transport closes it): a protocol violation,
     /// an oversized frame, or the connection limit.
-    package func goAway(_ code: RPCError.Code, _ reason: String) async {
+    package func goAway(_ code: RPCError.Code, _ reason: String) {
         self.logger.warning(
             "closing connection",
             metadata: ["peer": "\(self.peer)", "status": "\(code)", "reason": "\(reason)"]
         )
-        var goAway = GoAway()
+        var goAway = RPCV1.GoAway()
         goAway.lastCallID = self.table.withLock { $0.lastAcceptedCallID }
         goAway.status = code.wireStatus
         goAway.message = reason
-        await self.send(Frame(kind: .goAway(goAway)))
+        self.send(RPCV1.Frame(kind: .goAway(goAway)))
     }
 
-    private func sendResponse(callID: UInt64, requestID: String, _ result: Result<ServerResponse, RPCError>) async {
-        var response = CallResponse()
+    private func sendResponse(callID: UInt64, requestID: String, _ result: Result<ServerResponse, RPCError>) {
+        var response = RPCV1.CallResponse()
         response.callID = callID
         switch result {
         case .success(let success):
@@ -300,11 +329,11 @@ package final class ServerConnectionDispatcher: Sendable {
             metadata[Metadata.Keys.requestID] = requestID
             response.metadata = metadata.wireEntries
         }
-        var fallback = CallResponse()
+        var fallback = RPCV1.CallResponse()
         fallback.callID = callID
         fallback.metadata = Metadata(dictionaryLiteral: (Metadata.Keys.requestID, requestID)).wireEntries
         do {
-            let bytes = try Frame(kind: .response(response)).wireBytes()
+            let bytes = try RPCV1.Frame(kind: .response(response)).wireBytes()
             if bytes.count <= self.maxFrameSize {
                 self.write(bytes)
                 return
@@ -317,10 +346,10 @@ package final class ServerConnectionDispatcher: Sendable {
             fallback.message = "the response could not be encoded"
         }
         self.logger.error("response not sent", metadata: ["call-id": "\(callID)", "reason": "\(fallback.message)"])
-        await self.send(Frame(kind: .response(fallback)))
+        self.send(RPCV1.Frame(kind: .response(fallback)))
     }
 
-    private func send(_ frame: Frame) async {
+    private func send(_ frame: RPCV1.Frame) {
         do {
             self.write(try frame.wireBytes())
         } catch {
@@ -341,7 +370,7 @@ package final class ServerConnectionDispatcher: Sendable {
     }
 }
 
-extension Frame {
+extension RPCV1.Frame {
     package init(kind: Kind) {
         self.init()
         self.kind = kind

@@ -2,12 +2,12 @@ package import MilestoneWire
 
 extension RPCError.Code {
     /// The envelope's status enum for this code.
-    package var wireStatus: StatusCode {
-        StatusCode(rawValue: Int32(self.rawValue))
+    package var wireStatus: RPCV1.StatusCode {
+        RPCV1.StatusCode(rawValue: Int32(self.rawValue))
     }
 }
 
-extension StatusCode {
+extension RPCV1.StatusCode {
     /// The error code of a non-OK status; unknown numbers map to UNKNOWN, as gRPC does.
     package var errorCode: RPCError.Code? {
         if self == .ok { return nil }

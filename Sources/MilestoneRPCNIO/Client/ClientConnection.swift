@@ -28,9 +28,9 @@ final class ClientConnection: Sendable {
     }
 
     /// Makes one call; throws ``RPCError`` for every failure, including a non-OK status.
-    func call(method: String, payload: [UInt8], metadata: Metadata, deadline: Deadline?) async throws -> CallResponse {
+    func call(method: String, payload: [UInt8], metadata: Metadata, deadline: Deadline?) async throws -> RPCV1.CallResponse {
         let id = try self.calls.withLock { $0.reserve() }.get()
-        var request = CallRequest()
+        var request = RPCV1.CallRequest()
         request.callID = id
         request.method = method
         request.timeoutMicros = deadline.map { max($0.remaining.wholeMicroseconds, 1) } ?? 0
@@ -38,7 +38,7 @@ final class ClientConnection: Sendable {
         request.payload = payload
         let bytes: [UInt8]
         do {
-            bytes = try Frame(kind: .request(request)).wireBytes()
+            bytes = try RPCV1.Frame(kind: .request(request)).wireBytes()
         } catch {
             _ = self.calls.withLock { $0.discard(id) }
             throw RPCError(code: .invalidArgument, message: "the request could not be encoded: \(error)")
@@ -79,14 +79,14 @@ final class ClientConnection: Sendable {
         return response
     }
 
-    private func settle(_ id: UInt64, _ result: Result<CallResponse, RPCError>, sendCancel: Bool) {
+    private func settle(_ id: UInt64, _ result: Result<RPCV1.CallResponse, RPCError>, sendCancel: Bool) {
         guard let settlement = self.calls.withLock({ $0.settle(id, with: result) }) else { return }
         settlement.timer?.cancel()
         settlement.continuation?.resume(with: result.mapError { $0 as any Error })
         if sendCancel {
-            var cancel = CallCancel()
+            var cancel = RPCV1.CallCancel()
             cancel.callID = id
-            self.send(Frame(kind: .cancel(cancel)))
+            self.send(RPCV1.Frame(kind: .cancel(cancel)))
         }
     }
 
@@ -98,9 +98,9 @@ final class ClientConnection: Sendable {
     }
 
     func receive(_ buffer: ByteBuffer) -> Event {
-        let frame: Frame
+        let frame: RPCV1.Frame
         do {
-            frame = try buffer.withUnsafeReadableBytes { try Frame(wireBytes: $0) }
+            frame = try buffer.withUnsafeReadableBytes { try RPCV1.Frame(wireBytes: $0) }
         } catch {
             self.logger.warning("malformed frame from server; closing", metadata: ["error": "\(error)"])
             self.channel.close(promise: nil)
@@ -120,9 +120,9 @@ final class ClientConnection: Sendable {
             self.logger.debug("server sent GoAway", metadata: ["status": "\(code)", "message": "\(goAway.message)"])
             return .goingAway
         case .ping(let ping):
-            var pong = Pong()
+            var pong = RPCV1.Pong()
             pong.opaque = ping.opaque
-            self.send(Frame(kind: .pong(pong)))
+            self.send(RPCV1.Frame(kind: .pong(pong)))
         case .pong(let pong):
             self.lastPong.store(pong.opaque, ordering: .relaxed)
         case .request, .cancel, nil:
@@ -138,9 +138,9 @@ final class ClientConnection: Sendable {
             do {
                 try await Task.sleep(for: interval)
                 opaque += 1
-                var ping = Ping()
+                var ping = RPCV1.Ping()
                 ping.opaque = opaque
-                self.send(Frame(kind: .ping(ping)))
+                self.send(RPCV1.Frame(kind: .ping(ping)))
                 try await Task.sleep(for: timeout)
             } catch {
                 return
@@ -167,7 +167,7 @@ final class ClientConnection: Sendable {
     }
 
     /// Writes a frame without waiting (cancels, pings, pongs).
-    private func send(_ frame: Frame) {
+    private func send(_ frame: RPCV1.Frame) {
         guard let bytes = try? frame.wireBytes() else { return }
         self.writer.write(bytes)
     }

@@ -1,8 +1,8 @@
 public import Logging
+public import NIOCore
 public import MilestoneRPC
 public import MilestoneWire
-import NIOCore
-import NIOPosix
+public import NIOPosix
 public import ServiceLifecycle
 import Synchronization
 
@@ -10,7 +10,7 @@ import Synchronization
 ///
 /// The connection lives in ``run()``: run the client in a task group or `ServiceGroup` for as long as you
 /// use it, or use ``withRPCClient(_:configuration:logger:_:)``.
-public final class RPCClient: Service, Sendable {
+public final class RPCClient: RPCCaller, Service, Sendable {
     public let endpoint: Endpoint
     public let configuration: RPCClientConfiguration
     private let logger: Logger
@@ -24,11 +24,17 @@ public final class RPCClient: Service, Sendable {
         var nextWaiterID = 0
     }
 
-    public init(endpoint: Endpoint, configuration: RPCClientConfiguration = RPCClientConfiguration(), logger: Logger) {
+    /// - Parameter eventLoopGroup: the loops the connection runs on (default: NIO's singleton group).
+    public init(
+        endpoint: Endpoint,
+        configuration: RPCClientConfiguration = RPCClientConfiguration(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger
+    ) {
         self.endpoint = endpoint
         self.configuration = configuration
         self.logger = logger
-        self.group = MultiThreadedEventLoopGroup.singleton
+        self.group = eventLoopGroup
         self.state = Mutex(State(machine: ClientConnectionStateMachine(backoff: configuration.backoff)))
         (self.connectRequests, self.connectRequestsContinuation) = AsyncStream.makeStream(of: Void.self)
     }
@@ -64,18 +70,10 @@ public final class RPCClient: Service, Sendable {
 
     // MARK: Calls
 
-    /// Calls `method`. Idempotent methods are retried on UNAVAILABLE (``RetryPolicy``).
+    /// Calls `method` and returns the response with the server's metadata. Idempotent methods are retried
+    /// on UNAVAILABLE (``RetryPolicy``).
     ///
     /// - Throws: ``RPCError``, always: the server's status, DEADLINE_EXCEEDED, CANCELLED, UNAVAILABLE.
-    public func unary<Input, Output>(
-        _ method: WireMethod<Input, Output>,
-        _ request: Input,
-        options: CallOptions = .default
-    ) async throws -> Output {
-        try await self.call(method, request, options: options).message
-    }
-
-    /// Calls `method` and returns the response with the server's metadata.
     public func call<Input, Output>(
         _ method: WireMethod<Input, Output>,
         _ request: Input,
@@ -129,7 +127,7 @@ public final class RPCClient: Service, Sendable {
         _ payload: [UInt8],
         _ metadata: Metadata,
         _ deadline: Deadline?
-    ) async throws -> CallResponse {
+    ) async throws -> RPCV1.CallResponse {
         if Task.isCancelled {
             throw RPCError(code: .cancelled, message: "the call was cancelled")
         }
@@ -241,12 +239,6 @@ public final class RPCClient: Service, Sendable {
             self.logger.debug("connection closed with an error", metadata: ["error": "\(error)"])
         }
     }
-}
-
-/// A successful call's response message and the metadata the server sent with it.
-public struct ClientResponse<Message: WireMessage>: Sendable {
-    public var message: Message
-    public var metadata: Metadata
 }
 
 /// Runs a client for the duration of `body`, then shuts it down.

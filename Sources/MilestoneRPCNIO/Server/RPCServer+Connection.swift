@@ -2,19 +2,14 @@ import Logging
 import MilestoneRPC
 import MilestoneWire
 import NIOCore
-import Synchronization
 
 extension RPCServer {
     /// Serves one accepted connection until the client closes it, it breaks the protocol, or the server
-    /// drains it. Errors stay with this connection.
+    /// drains it; returns once every call's task on it has ended. Errors stay with this connection.
     func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
         let peer = connection.channel.remoteAddress?.description ?? "unknown peer"
-        let limit = self.configuration.maxConnections
-        let admitted = self.connectionCount.withLock { count -> Bool in
-            count += 1
-            return count <= limit
-        }
-        defer { self.connectionCount.withLock { $0 -= 1 } }
+        let admitted = self.connectionOpened()
+        defer { self.connectionClosed() }
         let logger = {
             var logger = self.logger
             logger[metadataKey: "peer"] = "\(peer)"
@@ -37,25 +32,27 @@ extension RPCServer {
                     writer.write(bytes)
                 }
                 guard admitted else {
-                    await dispatcher.goAway(
+                    dispatcher.goAway(
                         .resourceExhausted,
-                        "the server is at its limit of \(limit) connections; retry later"
+                        "the server is at its limit of \(self.configuration.maxConnections) connections; retry later"
                     )
                     return
                 }
                 await withTaskExecutorPreference(executor) {
-                  await withDiscardingTaskGroup { group in
-                    group.addTask {
-                        await self.shutdownRequested.wait()
-                        guard !Task.isCancelled else { return }
-                        await self.drain(dispatcher, logger: logger)
-                        connection.channel.close(promise: nil)
+                    await withDiscardingTaskGroup { group in
+                        group.addTask {
+                            await self.waitForShutdown()
+                            guard !Task.isCancelled else { return }
+                            await self.drain(dispatcher, logger: logger)
+                            connection.channel.close(promise: nil)
+                        }
+                        // Returns when the client left, broke the protocol, or the drain closed the
+                        // connection, and every call's task has ended.
+                        await dispatcher.serve { receive in
+                            await Self.readFrames(inbound, into: receive, dispatcher: dispatcher, logger: logger)
+                        }
+                        group.cancelAll()
                     }
-                    await Self.readFrames(inbound, into: dispatcher, logger: logger)
-                    // The client left, broke the protocol, or the drain closed the connection.
-                    dispatcher.close()
-                    group.cancelAll()
-                  }
                 }
             }
         } catch {
@@ -65,18 +62,19 @@ extension RPCServer {
 
     private static func readFrames(
         _ inbound: NIOAsyncChannelInboundStream<ByteBuffer>,
-        into dispatcher: ServerConnectionDispatcher,
+        into receive: (ServerConnectionDispatcher.InboundFrame) -> ServerConnectionDispatcher.Outcome,
+        dispatcher: ServerConnectionDispatcher,
         logger: Logger
     ) async {
         do {
             for try await buffer in inbound {
-                let frame = Result { try buffer.withUnsafeReadableBytes { try Frame(wireBytes: $0) } }
-                if case .close = await dispatcher.receive(frame, byteCount: buffer.readableBytes) {
+                let frame = Result { try buffer.withUnsafeReadableBytes { try RPCV1.Frame(wireBytes: $0) } }
+                if case .close = receive(.init(frame, byteCount: buffer.readableBytes)) {
                     return
                 }
             }
         } catch let error as FrameTooLargeError {
-            await dispatcher.goAway(.resourceExhausted, "\(error)")
+            dispatcher.goAway(.resourceExhausted, "\(error)")
         } catch let error as TruncatedFrameError {
             logger.warning("connection closed", metadata: ["reason": "\(error)"])
         } catch {

@@ -1,12 +1,12 @@
 public import Logging
 public import MilestoneRPC
-import NIOCore
-import NIOPosix
+public import NIOCore
+public import NIOPosix
 public import ServiceLifecycle
 import Synchronization
 
-/// Serves a ``Router``'s methods over TCP: length-prefixed protobuf frames, many concurrent calls per
-/// connection. Run it in a `ServiceGroup` (graceful shutdown on SIGTERM drains it) or call ``run()``.
+/// Serves RPC services over TCP: length-prefixed protobuf frames, many concurrent calls per connection.
+/// Run it in a `ServiceGroup` (graceful shutdown on SIGTERM drains it) or call ``run()``.
 public final class RPCServer: Service, Sendable {
     public let configuration: RPCServerConfiguration
     /// The server's health service, answering `milestone.health.v1.Health/Check`.
@@ -14,28 +14,50 @@ public final class RPCServer: Service, Sendable {
 
     let pipeline: ServerPipeline
     let logger: Logger
-    private let group: any EventLoopGroup
-    private let listening: EventLoopPromise<Endpoint>
-    let shutdownRequested = OneShotEvent()
-    private let listener = Mutex<(any Channel)?>(nil)
-    let connectionCount = Mutex(0)
+    private let eventLoopGroup: any EventLoopGroup
+    private let state = Mutex(RPCServerLifecycle<any Channel>())
 
+    /// A server hosting `services` (and health, which reports each of them SERVING while it runs).
+    ///
+    /// - Parameters:
+    ///   - interceptors: run after request logging and authentication, around every handler.
+    ///   - eventLoopGroup: the loops the server runs on; share them with an HTTP server in the same process
+    ///     (default: NIO's singleton group).
+    public convenience init(
+        configuration: RPCServerConfiguration,
+        services: [any RegistrableRPCService],
+        interceptors: [any ServerInterceptor] = [],
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger
+    ) {
+        self.init(
+            configuration: configuration,
+            router: Router(services: services),
+            health: HealthService(services: services.flatMap(\.healthServiceNames)),
+            interceptors: interceptors,
+            eventLoopGroup: eventLoopGroup,
+            logger: logger
+        )
+    }
+
+    /// A server of a hand-built ``Router`` (tests of the framework itself); services use
+    /// ``init(configuration:services:interceptors:eventLoopGroup:logger:)``.
+    ///
     /// - Parameters:
     ///   - router: the methods to serve; the health service's method is added.
     ///   - health: the health service (one reporting the server itself SERVING by default).
-    ///   - interceptors: run after request logging and authentication, around every handler.
     public init(
-        configuration: RPCServerConfiguration = RPCServerConfiguration(),
+        configuration: RPCServerConfiguration,
         router: Router,
         health: HealthService = HealthService(),
         interceptors: [any ServerInterceptor] = [],
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger
     ) {
-        let eventLoopGroup = MultiThreadedEventLoopGroup.singleton
         var router = router
-        health.register(in: &router)
+        health.registerMethods(with: &router)
         var all: [any ServerInterceptor] = [RequestLoggingInterceptor()]
-        if let tokens = configuration.tokens {
+        if case .bearerTokens(let tokens) = configuration.authentication {
             all.append(AuthenticationInterceptor(tokens: tokens))
         }
         all += interceptors
@@ -43,26 +65,60 @@ public final class RPCServer: Service, Sendable {
         self.health = health
         self.pipeline = ServerPipeline(router: router, interceptors: all)
         self.logger = logger
-        self.group = eventLoopGroup
-        self.listening = eventLoopGroup.next().makePromise(of: Endpoint.self)
+        self.eventLoopGroup = eventLoopGroup
     }
 
     /// The address the server listens on, once ``run()`` has bound it (with the real port when the
-    /// configuration asked for port 0). Throws if binding failed.
+    /// configuration asked for port 0).
+    ///
+    /// - Throws: ``RPCError`` when binding failed or the server stopped before listening.
     public var listeningEndpoint: Endpoint {
         get async throws {
-            try await self.listening.futureResult.get()
+            let id = self.state.withLock { $0.makeWaiterID() }
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Endpoint, any Error>) in
+                    let action = self.state.withLock { state -> RPCServerLifecycle<any Channel>.EndpointAction in
+                        // Checked under the lock that the cancellation handler takes: no lost wake-up.
+                        if Task.isCancelled {
+                            return .fail(RPCError(code: .cancelled, message: "stopped waiting for the server to listen"))
+                        }
+                        return state.waitForEndpoint(id: id, continuation)
+                    }
+                    switch action {
+                    case .resume(let endpoint): continuation.resume(returning: endpoint)
+                    case .fail(let error): continuation.resume(throwing: error)
+                    case .wait: break
+                    }
+                }
+            } onCancel: {
+                self.state.withLock { $0.cancelEndpointWaiter(id: id) }?
+                    .resume(throwing: RPCError(code: .cancelled, message: "stopped waiting for the server to listen"))
+            }
         }
     }
 
     /// Binds, then serves until shut down: by ``beginGracefulShutdown()``, by the service group's graceful
-    /// shutdown, or by cancellation.
+    /// shutdown, or by cancellation. Returns once every connection is closed and every call's task ended.
     public func run() async throws {
+        if case .fail(let error) = self.state.withLock({ $0.startRunning() }) {
+            throw error
+        }
+        if case .bearerTokens(let tokens) = self.configuration.authentication, tokens.isEmpty {
+            let error = RPCError(
+                code: .failedPrecondition,
+                message: "no bearer token is configured: a server with access rules needs at least one token"
+            )
+            self.fail(error)
+            throw error
+        }
+        if case .insecureNoAuthentication = self.configuration.authentication {
+            self.logger.warning("serving WITHOUT authentication: every access rule is ignored (tests only)")
+        }
         let serverChannel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
         do {
             let maxFrameSize = self.configuration.maxFrameSize
             let idleTimeout = self.configuration.idleTimeout
-            serverChannel = try await ServerBootstrap(group: self.group)
+            serverChannel = try await ServerBootstrap(group: self.eventLoopGroup)
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -76,18 +132,21 @@ public final class RPCServer: Service, Sendable {
                 "cannot listen",
                 metadata: ["endpoint": "\(self.configuration.endpoint)", "error": "\(error)"]
             )
-            self.listening.fail(error)
+            self.fail(RPCError(code: .unavailable, message: "cannot listen on \(self.configuration.endpoint): \(error)"))
             throw error
         }
         let port = serverChannel.channel.localAddress?.port ?? self.configuration.endpoint.port
         let endpoint = Endpoint(host: self.configuration.endpoint.host, port: port)
-        self.listener.withLock { $0 = serverChannel.channel }
-        self.listening.succeed(endpoint)
+        let bound = self.state.withLock { $0.bound(endpoint, listener: serverChannel.channel) }
+        for waiter in bound.waiters { waiter.resume(returning: endpoint) }
         self.logger.info("listening", metadata: ["endpoint": "\(endpoint)"])
-        if self.shutdownRequested.hasFired {
+        if bound.closeNow {
             serverChannel.channel.close(promise: nil)
         }
 
+        defer {
+            self.fail(RPCError(code: .unavailable, message: "the server stopped"))
+        }
         try await withTaskCancellationHandler {
             try await withGracefulShutdownHandler {
                 try await serverChannel.executeThenClose { inbound in
@@ -108,12 +167,45 @@ public final class RPCServer: Service, Sendable {
         self.logger.info("stopped", metadata: ["endpoint": "\(endpoint)"])
     }
 
+    private func fail(_ error: RPCError) {
+        for waiter in self.state.withLock({ $0.stopped(error) }) {
+            waiter.resume(throwing: error)
+        }
+    }
+
     /// Stops accepting connections, reports NOT_SERVING, tells every connection GoAway, lets calls in flight
     /// finish within the grace period, then closes the connections; ``run()`` returns when all are closed.
     public func beginGracefulShutdown() {
-        guard self.shutdownRequested.fire() else { return }
+        guard let action = self.state.withLock({ $0.requestShutdown() }) else { return }
         self.logger.info("shutting down: draining connections", metadata: ["grace-period": "\(self.configuration.drainGracePeriod)"])
         self.health.markAllNotServing()
-        self.listener.withLock { $0 }?.close(promise: nil)
+        action.listener?.close(promise: nil)
+        for waiter in action.waiters { waiter.resume() }
+        let error = RPCError(code: .unavailable, message: "the server was shut down before it listened")
+        for waiter in action.endpointWaiters { waiter.resume(throwing: error) }
+    }
+
+    /// Returns when shutdown is requested, or when the task is cancelled.
+    func waitForShutdown() async {
+        let id = self.state.withLock { $0.makeWaiterID() }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                // Checked under the lock that the cancellation handler takes: no lost wake-up.
+                if !self.state.withLock({ Task.isCancelled ? false : $0.waitForShutdown(id: id, continuation) }) {
+                    continuation.resume()
+                }
+            }
+        } onCancel: {
+            self.state.withLock { $0.cancelShutdownWaiter(id: id) }?.resume()
+        }
+    }
+
+    /// Counts a connection in; returns whether it is within the limit.
+    func connectionOpened() -> Bool {
+        self.state.withLock { $0.connectionOpened(limit: self.configuration.maxConnections) }
+    }
+
+    func connectionClosed() {
+        self.state.withLock { $0.connectionClosed() }
     }
 }

@@ -1,9 +1,22 @@
 public import MilestoneRPC
 
-/// How an ``RPCServer`` listens and limits its connections.
+/// How an ``RPCServer`` listens, authenticates and limits its connections.
 public struct RPCServerConfiguration: Sendable {
+    /// How callers prove who they are.
+    public enum Authentication: Sendable {
+        /// Bearer tokens in the `authorization` metadata, each with its role; methods' access rules apply.
+        /// The server refuses to start when the tokens are empty.
+        case bearerTokens(BearerTokens)
+        /// No authentication at all: every access rule is ignored, admin-only methods included. For tests
+        /// of servers whose methods are all unauthenticated; never for a deployment. The server logs a
+        /// warning when it starts like this.
+        case insecureNoAuthentication
+    }
+
     /// Where to listen. Port 0 picks a free port (see ``RPCServer/listeningEndpoint``).
     public var endpoint: Endpoint
+    /// How callers authenticate (no default: a server must say it).
+    public var authentication: Authentication
     /// The largest frame accepted or sent (default 4 MiB).
     public var maxFrameSize: Int
     /// Connections beyond this many are told GoAway (RESOURCE_EXHAUSTED) and closed (default 1024).
@@ -14,24 +27,22 @@ public struct RPCServerConfiguration: Sendable {
     public var idleTimeout: Duration
     /// On shutdown, calls in flight get this long to finish before they are cancelled (default 10 s).
     public var drainGracePeriod: Duration
-    /// The bearer tokens accepted. Nil: no authentication (tests, trusted loopback use).
-    public var tokens: BearerTokens?
 
     public init(
         endpoint: Endpoint = Endpoint(host: "127.0.0.1", port: 0),
+        authentication: Authentication,
         maxFrameSize: Int = 4 * 1024 * 1024,
         maxConnections: Int = 1024,
         maxConcurrentCallsPerConnection: Int = 1024,
         idleTimeout: Duration = .seconds(300),
-        drainGracePeriod: Duration = .seconds(10),
-        tokens: BearerTokens? = nil
+        drainGracePeriod: Duration = .seconds(10)
     ) {
         self.endpoint = endpoint
+        self.authentication = authentication
         self.maxFrameSize = maxFrameSize
         self.maxConnections = maxConnections
         self.maxConcurrentCallsPerConnection = maxConcurrentCallsPerConnection
         self.idleTimeout = idleTimeout
         self.drainGracePeriod = drainGracePeriod
-        self.tokens = tokens
     }
 }

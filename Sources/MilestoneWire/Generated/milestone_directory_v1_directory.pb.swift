@@ -3,431 +3,629 @@
 internal import CMilestoneProtos
 internal import CProtobufC
 
-public struct Organization: WireMessage {
-    public var id: String = ""
-    public var name: String = ""
-    public var adminEmail: String = ""
-    public var tenantIDs: [String] = []
-    public var createdAtMicros: Int64 = 0
-    public var updatedAtMicros: Int64 = 0
-    public var version: UInt64 = 0
+extension DirectoryV1 {
+    public struct Organization: WireMessage {
+        /// "org_" + 20 lowercase base32 characters; assigned by the service.
+        public var id: String = ""
+        /// Trimmed, 1-200 characters, unique case-insensitively.
+        public var name: String = ""
+        public var adminEmail: String = ""
+        /// The ids of its tenants, ordered by slug.
+        public var tenantIDs: [String] = []
+        /// Microseconds since 1970-01-01T00:00:00Z.
+        public var createdAtMicros: Int64 = 0
+        public var updatedAtMicros: Int64 = 0
+        /// Starts at 1; every change adds 1. Updates name the version they read (optimistic concurrency).
+        public var version: UInt64 = 0
 
-    public init() {}
+        /// Every field at its proto3 default.
+        public init() {}
 
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(id: String = "", name: String = "", adminEmail: String = "", tenantIDs: [String] = [], createdAtMicros: Int64 = 0, updatedAtMicros: Int64 = 0, version: UInt64 = 0) {
+            self.id = id
+            self.name = name
+            self.adminEmail = adminEmail
+            self.tenantIDs = tenantIDs
+            self.createdAtMicros = createdAtMicros
+            self.updatedAtMicros = updatedAtMicros
+            self.version = version
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
     }
 
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
+    public struct Tenant: WireMessage {
+        /// "ten_" + 20 lowercase base32 characters.
+        public var id: String = ""
+        /// Lowercase DNS-label-like: ^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$, unique, not a reserved word.
+        public var slug: String = ""
+        /// Trimmed, 1-200 characters.
+        public var displayName: String = ""
+        /// Empty when the tenant belongs to no organization.
+        public var organizationID: String = ""
+        public var createdAtMicros: Int64 = 0
+        public var updatedAtMicros: Int64 = 0
+        public var version: UInt64 = 0
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(id: String = "", slug: String = "", displayName: String = "", organizationID: String = "", createdAtMicros: Int64 = 0, updatedAtMicros: Int64 = 0, version: UInt64 = 0) {
+            self.id = id
+            self.slug = slug
+            self.displayName = displayName
+            self.organizationID = organizationID
+            self.createdAtMicros = createdAtMicros
+            self.updatedAtMicros = updatedAtMicros
+            self.version = version
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct CreateOrganizationRequest: WireMessage {
+        public var name: String = ""
+        public var adminEmail: String = ""
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(name: String = "", adminEmail: String = "") {
+            self.name = name
+            self.adminEmail = adminEmail
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct GetOrganizationRequest: WireMessage {
+        public var id: String = ""
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(id: String = "") {
+            self.id = id
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct ListOrganizationsRequest: WireMessage {
+        /// 1-500; 0 means the default, 50.
+        public var pageSize: Int32 = 0
+        /// From a previous response's next_page_token; empty for the first page.
+        public var pageToken: String = ""
+        /// Only organizations whose name starts with this, case-insensitively.
+        public var namePrefix: String = ""
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(pageSize: Int32 = 0, pageToken: String = "", namePrefix: String = "") {
+            self.pageSize = pageSize
+            self.pageToken = pageToken
+            self.namePrefix = namePrefix
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct ListOrganizationsResponse: WireMessage {
+        /// Ordered by name (case-insensitively), then id.
+        public var organizations: [DirectoryV1.Organization] = []
+        /// Empty on the last page.
+        public var nextPageToken: String = ""
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(organizations: [DirectoryV1.Organization] = [], nextPageToken: String = "") {
+            self.organizations = organizations
+            self.nextPageToken = nextPageToken
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct UpdateOrganizationRequest: WireMessage {
+        public var id: String = ""
+        /// Empty: unchanged.
+        public var name: String = ""
+        /// Empty: unchanged.
+        public var adminEmail: String = ""
+        /// The version the caller read; a different current version fails with ABORTED.
+        public var expectedVersion: UInt64 = 0
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(id: String = "", name: String = "", adminEmail: String = "", expectedVersion: UInt64 = 0) {
+            self.id = id
+            self.name = name
+            self.adminEmail = adminEmail
+            self.expectedVersion = expectedVersion
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct DeleteOrganizationRequest: WireMessage {
+        public var id: String = ""
+        /// Required when the organization still has tenants: they become unassigned.
+        public var unassignTenants: Bool = false
+        /// When non-zero, the delete fails with ABORTED unless this is the current version.
+        public var expectedVersion: UInt64 = 0
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(id: String = "", unassignTenants: Bool = false, expectedVersion: UInt64 = 0) {
+            self.id = id
+            self.unassignTenants = unassignTenants
+            self.expectedVersion = expectedVersion
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct DeleteOrganizationResponse: WireMessage {
+        /// The tenants that were unassigned.
+        public var unassignedTenantIDs: [String] = []
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(unassignedTenantIDs: [String] = []) {
+            self.unassignedTenantIDs = unassignedTenantIDs
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct SetOrganizationTenantsRequest: WireMessage {
+        public var organizationID: String = ""
+        /// The complete new set; tenants not listed are unassigned from this organization.
+        public var tenantIDs: [String] = []
+        /// Required to take tenants that belong to another organization.
+        public var moveFromOtherOrganizations: Bool = false
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(organizationID: String = "", tenantIDs: [String] = [], moveFromOtherOrganizations: Bool = false) {
+            self.organizationID = organizationID
+            self.tenantIDs = tenantIDs
+            self.moveFromOtherOrganizations = moveFromOtherOrganizations
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct AddTenantRequest: WireMessage {
+        public var organizationID: String = ""
+        public var tenantID: String = ""
+        /// Required when the tenant belongs to another organization.
+        public var moveFromOtherOrganization: Bool = false
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(organizationID: String = "", tenantID: String = "", moveFromOtherOrganization: Bool = false) {
+            self.organizationID = organizationID
+            self.tenantID = tenantID
+            self.moveFromOtherOrganization = moveFromOtherOrganization
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct RemoveTenantRequest: WireMessage {
+        public var organizationID: String = ""
+        public var tenantID: String = ""
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(organizationID: String = "", tenantID: String = "") {
+            self.organizationID = organizationID
+            self.tenantID = tenantID
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct CreateTenantRequest: WireMessage {
+        public var slug: String = ""
+        public var displayName: String = ""
+        /// Optional: the organization to put it in.
+        public var organizationID: String = ""
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(slug: String = "", displayName: String = "", organizationID: String = "") {
+            self.slug = slug
+            self.displayName = displayName
+            self.organizationID = organizationID
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct GetTenantRequest: WireMessage {
+        public var id: String = ""
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(id: String = "") {
+            self.id = id
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct ListTenantsRequest: WireMessage {
+        /// 1-500; 0 means the default, 50.
+        public var pageSize: Int32 = 0
+        public var pageToken: String = ""
+        /// Only this organization's tenants.
+        public var organizationID: String = ""
+        /// Only tenants in no organization (not with organization_id).
+        public var unassignedOnly: Bool = false
+        /// Only tenants whose slug starts with this.
+        public var slugPrefix: String = ""
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(pageSize: Int32 = 0, pageToken: String = "", organizationID: String = "", unassignedOnly: Bool = false, slugPrefix: String = "") {
+            self.pageSize = pageSize
+            self.pageToken = pageToken
+            self.organizationID = organizationID
+            self.unassignedOnly = unassignedOnly
+            self.slugPrefix = slugPrefix
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct ListTenantsResponse: WireMessage {
+        /// Ordered by slug.
+        public var tenants: [DirectoryV1.Tenant] = []
+        public var nextPageToken: String = ""
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(tenants: [DirectoryV1.Tenant] = [], nextPageToken: String = "") {
+            self.tenants = tenants
+            self.nextPageToken = nextPageToken
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct UpdateTenantRequest: WireMessage {
+        public var id: String = ""
+        /// Empty: unchanged.
+        public var displayName: String = ""
+        /// Empty: unchanged.
+        public var slug: String = ""
+        public var expectedVersion: UInt64 = 0
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(id: String = "", displayName: String = "", slug: String = "", expectedVersion: UInt64 = 0) {
+            self.id = id
+            self.displayName = displayName
+            self.slug = slug
+            self.expectedVersion = expectedVersion
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct DeleteTenantRequest: WireMessage {
+        public var id: String = ""
+        /// When non-zero, the delete fails with ABORTED unless this is the current version.
+        public var expectedVersion: UInt64 = 0
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(id: String = "", expectedVersion: UInt64 = 0) {
+            self.id = id
+            self.expectedVersion = expectedVersion
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct DeleteTenantResponse: WireMessage {
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct ResolveTenantRequest: WireMessage {
+        public var slug: String = ""
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(slug: String = "") {
+            self.slug = slug
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct ResolveTenantResponse: WireMessage {
+        public var tenant: DirectoryV1.Tenant?
+        /// Absent when the tenant belongs to no organization.
+        public var organization: DirectoryV1.Organization?
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(tenant: DirectoryV1.Tenant? = nil, organization: DirectoryV1.Organization? = nil) {
+            self.tenant = tenant
+            self.organization = organization
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    /// Mutations need the admin role; Get, List and ResolveTenant accept the service role too.
+    /// Updates are not marked idempotent: a retried update would fail on the version it already changed.
+    ///
+    /// The methods of `milestone.directory.v1.Directory`.
+    public enum Directory {
+        public static let serviceName = "milestone.directory.v1.Directory"
+
+        public static let createOrganization = WireMethod<DirectoryV1.CreateOrganizationRequest, DirectoryV1.Organization>(
+            name: "milestone.directory.v1.Directory/CreateOrganization",
+            idempotency: .unknown
+        )
+
+        public static let getOrganization = WireMethod<DirectoryV1.GetOrganizationRequest, DirectoryV1.Organization>(
+            name: "milestone.directory.v1.Directory/GetOrganization",
+            idempotency: .noSideEffects
+        )
+
+        public static let listOrganizations = WireMethod<DirectoryV1.ListOrganizationsRequest, DirectoryV1.ListOrganizationsResponse>(
+            name: "milestone.directory.v1.Directory/ListOrganizations",
+            idempotency: .noSideEffects
+        )
+
+        public static let updateOrganization = WireMethod<DirectoryV1.UpdateOrganizationRequest, DirectoryV1.Organization>(
+            name: "milestone.directory.v1.Directory/UpdateOrganization",
+            idempotency: .unknown
+        )
+
+        public static let deleteOrganization = WireMethod<DirectoryV1.DeleteOrganizationRequest, DirectoryV1.DeleteOrganizationResponse>(
+            name: "milestone.directory.v1.Directory/DeleteOrganization",
+            idempotency: .unknown
+        )
+
+        public static let setOrganizationTenants = WireMethod<DirectoryV1.SetOrganizationTenantsRequest, DirectoryV1.Organization>(
+            name: "milestone.directory.v1.Directory/SetOrganizationTenants",
+            idempotency: .idempotent
+        )
+
+        public static let addTenant = WireMethod<DirectoryV1.AddTenantRequest, DirectoryV1.Organization>(
+            name: "milestone.directory.v1.Directory/AddTenant",
+            idempotency: .idempotent
+        )
+
+        public static let removeTenant = WireMethod<DirectoryV1.RemoveTenantRequest, DirectoryV1.Organization>(
+            name: "milestone.directory.v1.Directory/RemoveTenant",
+            idempotency: .idempotent
+        )
+
+        public static let createTenant = WireMethod<DirectoryV1.CreateTenantRequest, DirectoryV1.Tenant>(
+            name: "milestone.directory.v1.Directory/CreateTenant",
+            idempotency: .unknown
+        )
+
+        public static let getTenant = WireMethod<DirectoryV1.GetTenantRequest, DirectoryV1.Tenant>(
+            name: "milestone.directory.v1.Directory/GetTenant",
+            idempotency: .noSideEffects
+        )
+
+        public static let listTenants = WireMethod<DirectoryV1.ListTenantsRequest, DirectoryV1.ListTenantsResponse>(
+            name: "milestone.directory.v1.Directory/ListTenants",
+            idempotency: .noSideEffects
+        )
+
+        public static let updateTenant = WireMethod<DirectoryV1.UpdateTenantRequest, DirectoryV1.Tenant>(
+            name: "milestone.directory.v1.Directory/UpdateTenant",
+            idempotency: .unknown
+        )
+
+        public static let deleteTenant = WireMethod<DirectoryV1.DeleteTenantRequest, DirectoryV1.DeleteTenantResponse>(
+            name: "milestone.directory.v1.Directory/DeleteTenant",
+            idempotency: .unknown
+        )
+
+        /// The hot path: a tenant by slug, with its organization.
+        public static let resolveTenant = WireMethod<DirectoryV1.ResolveTenantRequest, DirectoryV1.ResolveTenantResponse>(
+            name: "milestone.directory.v1.Directory/ResolveTenant",
+            idempotency: .noSideEffects
+        )
+
+        /// Every method's name, in declaration order.
+        public static let methodNames: [String] = [
+            "milestone.directory.v1.Directory/CreateOrganization",
+            "milestone.directory.v1.Directory/GetOrganization",
+            "milestone.directory.v1.Directory/ListOrganizations",
+            "milestone.directory.v1.Directory/UpdateOrganization",
+            "milestone.directory.v1.Directory/DeleteOrganization",
+            "milestone.directory.v1.Directory/SetOrganizationTenants",
+            "milestone.directory.v1.Directory/AddTenant",
+            "milestone.directory.v1.Directory/RemoveTenant",
+            "milestone.directory.v1.Directory/CreateTenant",
+            "milestone.directory.v1.Directory/GetTenant",
+            "milestone.directory.v1.Directory/ListTenants",
+            "milestone.directory.v1.Directory/UpdateTenant",
+            "milestone.directory.v1.Directory/DeleteTenant",
+            "milestone.directory.v1.Directory/ResolveTenant",
+        ]
     }
 }
 
-public struct Tenant: WireMessage {
-    public var id: String = ""
-    public var slug: String = ""
-    public var displayName: String = ""
-    public var organizationID: String = ""
-    public var createdAtMicros: Int64 = 0
-    public var updatedAtMicros: Int64 = 0
-    public var version: UInt64 = 0
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct CreateOrganizationRequest: WireMessage {
-    public var name: String = ""
-    public var adminEmail: String = ""
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct GetOrganizationRequest: WireMessage {
-    public var id: String = ""
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct ListOrganizationsRequest: WireMessage {
-    public var pageSize: Int32 = 0
-    public var pageToken: String = ""
-    public var namePrefix: String = ""
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct ListOrganizationsResponse: WireMessage {
-    public var organizations: [Organization] = []
-    public var nextPageToken: String = ""
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct UpdateOrganizationRequest: WireMessage {
-    public var id: String = ""
-    public var name: String = ""
-    public var adminEmail: String = ""
-    public var expectedVersion: UInt64 = 0
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct DeleteOrganizationRequest: WireMessage {
-    public var id: String = ""
-    public var unassignTenants: Bool = false
-    public var expectedVersion: UInt64 = 0
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct DeleteOrganizationResponse: WireMessage {
-    public var unassignedTenantIDs: [String] = []
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct SetOrganizationTenantsRequest: WireMessage {
-    public var organizationID: String = ""
-    public var tenantIDs: [String] = []
-    public var moveFromOtherOrganizations: Bool = false
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct AddTenantRequest: WireMessage {
-    public var organizationID: String = ""
-    public var tenantID: String = ""
-    public var moveFromOtherOrganization: Bool = false
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct RemoveTenantRequest: WireMessage {
-    public var organizationID: String = ""
-    public var tenantID: String = ""
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct CreateTenantRequest: WireMessage {
-    public var slug: String = ""
-    public var displayName: String = ""
-    public var organizationID: String = ""
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct GetTenantRequest: WireMessage {
-    public var id: String = ""
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct ListTenantsRequest: WireMessage {
-    public var pageSize: Int32 = 0
-    public var pageToken: String = ""
-    public var organizationID: String = ""
-    public var unassignedOnly: Bool = false
-    public var slugPrefix: String = ""
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct ListTenantsResponse: WireMessage {
-    public var tenants: [Tenant] = []
-    public var nextPageToken: String = ""
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct UpdateTenantRequest: WireMessage {
-    public var id: String = ""
-    public var displayName: String = ""
-    public var slug: String = ""
-    public var expectedVersion: UInt64 = 0
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct DeleteTenantRequest: WireMessage {
-    public var id: String = ""
-    public var expectedVersion: UInt64 = 0
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct DeleteTenantResponse: WireMessage {
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct ResolveTenantRequest: WireMessage {
-    public var slug: String = ""
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct ResolveTenantResponse: WireMessage {
-    public var tenant: Tenant?
-    public var organization: Organization?
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-/// The methods of `milestone.directory.v1.Directory`.
-public enum Directory {
-    public static let serviceName = "milestone.directory.v1.Directory"
-
-    public static let createOrganization = WireMethod<CreateOrganizationRequest, Organization>(
-        name: "milestone.directory.v1.Directory/CreateOrganization",
-        idempotency: .unknown
-    )
-
-    public static let getOrganization = WireMethod<GetOrganizationRequest, Organization>(
-        name: "milestone.directory.v1.Directory/GetOrganization",
-        idempotency: .noSideEffects
-    )
-
-    public static let listOrganizations = WireMethod<ListOrganizationsRequest, ListOrganizationsResponse>(
-        name: "milestone.directory.v1.Directory/ListOrganizations",
-        idempotency: .noSideEffects
-    )
-
-    public static let updateOrganization = WireMethod<UpdateOrganizationRequest, Organization>(
-        name: "milestone.directory.v1.Directory/UpdateOrganization",
-        idempotency: .unknown
-    )
-
-    public static let deleteOrganization = WireMethod<DeleteOrganizationRequest, DeleteOrganizationResponse>(
-        name: "milestone.directory.v1.Directory/DeleteOrganization",
-        idempotency: .unknown
-    )
-
-    public static let setOrganizationTenants = WireMethod<SetOrganizationTenantsRequest, Organization>(
-        name: "milestone.directory.v1.Directory/SetOrganizationTenants",
-        idempotency: .idempotent
-    )
-
-    public static let addTenant = WireMethod<AddTenantRequest, Organization>(
-        name: "milestone.directory.v1.Directory/AddTenant",
-        idempotency: .idempotent
-    )
-
-    public static let removeTenant = WireMethod<RemoveTenantRequest, Organization>(
-        name: "milestone.directory.v1.Directory/RemoveTenant",
-        idempotency: .idempotent
-    )
-
-    public static let createTenant = WireMethod<CreateTenantRequest, Tenant>(
-        name: "milestone.directory.v1.Directory/CreateTenant",
-        idempotency: .unknown
-    )
-
-    public static let getTenant = WireMethod<GetTenantRequest, Tenant>(
-        name: "milestone.directory.v1.Directory/GetTenant",
-        idempotency: .noSideEffects
-    )
-
-    public static let listTenants = WireMethod<ListTenantsRequest, ListTenantsResponse>(
-        name: "milestone.directory.v1.Directory/ListTenants",
-        idempotency: .noSideEffects
-    )
-
-    public static let updateTenant = WireMethod<UpdateTenantRequest, Tenant>(
-        name: "milestone.directory.v1.Directory/UpdateTenant",
-        idempotency: .unknown
-    )
-
-    public static let deleteTenant = WireMethod<DeleteTenantRequest, DeleteTenantResponse>(
-        name: "milestone.directory.v1.Directory/DeleteTenant",
-        idempotency: .unknown
-    )
-
-    public static let resolveTenant = WireMethod<ResolveTenantRequest, ResolveTenantResponse>(
-        name: "milestone.directory.v1.Directory/ResolveTenant",
-        idempotency: .noSideEffects
-    )
-
-    /// Every method's name, in declaration order.
-    public static let methodNames: [String] = [
-        "milestone.directory.v1.Directory/CreateOrganization",
-        "milestone.directory.v1.Directory/GetOrganization",
-        "milestone.directory.v1.Directory/ListOrganizations",
-        "milestone.directory.v1.Directory/UpdateOrganization",
-        "milestone.directory.v1.Directory/DeleteOrganization",
-        "milestone.directory.v1.Directory/SetOrganizationTenants",
-        "milestone.directory.v1.Directory/AddTenant",
-        "milestone.directory.v1.Directory/RemoveTenant",
-        "milestone.directory.v1.Directory/CreateTenant",
-        "milestone.directory.v1.Directory/GetTenant",
-        "milestone.directory.v1.Directory/ListTenants",
-        "milestone.directory.v1.Directory/UpdateTenant",
-        "milestone.directory.v1.Directory/DeleteTenant",
-        "milestone.directory.v1.Directory/ResolveTenant",
-    ]
-}
-
-extension Organization: ProtobufCBridged {
+extension DirectoryV1.Organization: ProtobufCBridged {
     typealias CStruct = Milestone__Directory__V1__Organization
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -458,7 +656,7 @@ extension Organization: ProtobufCBridged {
     }
 }
 
-extension Tenant: ProtobufCBridged {
+extension DirectoryV1.Tenant: ProtobufCBridged {
     typealias CStruct = Milestone__Directory__V1__Tenant
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -488,7 +686,7 @@ extension Tenant: ProtobufCBridged {
     }
 }
 
-extension CreateOrganizationRequest: ProtobufCBridged {
+extension DirectoryV1.CreateOrganizationRequest: ProtobufCBridged {
     typealias CStruct = Milestone__Directory__V1__CreateOrganizationRequest
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -508,7 +706,7 @@ extension CreateOrganizationRequest: ProtobufCBridged {
     }
 }
 
-extension GetOrganizationRequest: ProtobufCBridged {
+extension DirectoryV1.GetOrganizationRequest: ProtobufCBridged {
     typealias CStruct = Milestone__Directory__V1__GetOrganizationRequest
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -526,7 +724,7 @@ extension GetOrganizationRequest: ProtobufCBridged {
     }
 }
 
-extension ListOrganizationsRequest: ProtobufCBridged {
+extension DirectoryV1.ListOrganizationsRequest: ProtobufCBridged {
     typealias CStruct = Milestone__Directory__V1__ListOrganizationsRequest
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -548,7 +746,7 @@ extension ListOrganizationsRequest: ProtobufCBridged {
     }
 }
 
-extension ListOrganizationsResponse: ProtobufCBridged {
+extension DirectoryV1.ListOrganizationsResponse: ProtobufCBridged {
     typealias CStruct = Milestone__Directory__V1__ListOrganizationsResponse
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -558,7 +756,7 @@ extension ListOrganizationsResponse: ProtobufCBridged {
     init(cMessage pointer: UnsafePointer<CStruct>) throws {
         let c = pointer.pointee
         self.init()
-        self.organizations = try CArena.array(c.organizations, count: c.n_organizations).compactMap { element in try element.map { try Organization(cMessage: $0) } }
+        self.organizations = try CArena.array(c.organizations, count: c.n_organizations).compactMap { element in try element.map { try DirectoryV1.Organization(cMessage: $0) } }
         self.nextPageToken = try CArena.string(c.next_page_token, field: "next_page_token")
     }
 
@@ -569,7 +767,7 @@ extension ListOrganizationsResponse: ProtobufCBridged {
     }
 }
 
-extension UpdateOrganizationRequest: ProtobufCBridged {
+extension DirectoryV1.UpdateOrganizationRequest: ProtobufCBridged {
     typealias CStruct = Milestone__Directory__V1__UpdateOrganizationRequest
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -593,7 +791,7 @@ extension UpdateOrganizationRequest: ProtobufCBridged {
     }
 }
 
-extension DeleteOrganizationRequest: ProtobufCBridged {
+extension DirectoryV1.DeleteOrganizationRequest: ProtobufCBridged {
     typealias CStruct = Milestone__Directory__V1__DeleteOrganizationRequest
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -615,7 +813,7 @@ extension DeleteOrganizationRequest: ProtobufCBridged {
     }
 }
 
-extension DeleteOrganizationResponse: ProtobufCBridged {
+extension DirectoryV1.DeleteOrganizationResponse: ProtobufCBridged {
     typealias CStruct = Milestone__Directory__V1__DeleteOrganizationResponse
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -634,7 +832,7 @@ extension DeleteOrganizationResponse: ProtobufCBridged {
     }
 }
 
-extension SetOrganizationTenantsRequest: ProtobufCBridged {
+extension DirectoryV1.SetOrganizationTenantsRequest: ProtobufCBridged {
     typealias CStruct = Milestone__Directory__V1__SetOrganizationTenantsRequest
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -657,7 +855,7 @@ extension SetOrganizationTenantsRequest: ProtobufCBridged {
     }
 }
 
-extension AddTenantRequest: ProtobufCBridged {
+extension DirectoryV1.AddTenantRequest: ProtobufCBridged {
     typealias CStruct = Milestone__Directory__V1__AddTenantRequest
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -679,7 +877,7 @@ extension AddTenantRequest: ProtobufCBridged {
     }
 }
 
-extension RemoveTenantRequest: ProtobufCBridged {
+extension DirectoryV1.RemoveTenantRequest: ProtobufCBridged {
     typealias CStruct = Milestone__Directory__V1__RemoveTenantRequest
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -699,7 +897,7 @@ extension RemoveTenantRequest: ProtobufCBridged {
     }
 }
 
-extension CreateTenantRequest: ProtobufCBridged {
+extension DirectoryV1.CreateTenantRequest: ProtobufCBridged {
     typealias CStruct = Milestone__Directory__V1__CreateTenantRequest
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -721,7 +919,7 @@ extension CreateTenantRequest: ProtobufCBridged {
     }
 }
 
-extension GetTenantRequest: ProtobufCBridged {
+extension DirectoryV1.GetTenantRequest: ProtobufCBridged {
     typealias CStruct = Milestone__Directory__V1__GetTenantRequest
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -739,7 +937,7 @@ extension GetTenantRequest: ProtobufCBridged {
     }
 }
 
-extension ListTenantsRequest: ProtobufCBridged {
+extension DirectoryV1.ListTenantsRequest: ProtobufCBridged {
     typealias CStruct = Milestone__Directory__V1__ListTenantsRequest
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -765,7 +963,7 @@ extension ListTenantsRequest: ProtobufCBridged {
     }
 }
 
-extension ListTenantsResponse: ProtobufCBridged {
+extension DirectoryV1.ListTenantsResponse: ProtobufCBridged {
     typealias CStruct = Milestone__Directory__V1__ListTenantsResponse
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -775,7 +973,7 @@ extension ListTenantsResponse: ProtobufCBridged {
     init(cMessage pointer: UnsafePointer<CStruct>) throws {
         let c = pointer.pointee
         self.init()
-        self.tenants = try CArena.array(c.tenants, count: c.n_tenants).compactMap { element in try element.map { try Tenant(cMessage: $0) } }
+        self.tenants = try CArena.array(c.tenants, count: c.n_tenants).compactMap { element in try element.map { try DirectoryV1.Tenant(cMessage: $0) } }
         self.nextPageToken = try CArena.string(c.next_page_token, field: "next_page_token")
     }
 
@@ -786,7 +984,7 @@ extension ListTenantsResponse: ProtobufCBridged {
     }
 }
 
-extension UpdateTenantRequest: ProtobufCBridged {
+extension DirectoryV1.UpdateTenantRequest: ProtobufCBridged {
     typealias CStruct = Milestone__Directory__V1__UpdateTenantRequest
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -810,7 +1008,7 @@ extension UpdateTenantRequest: ProtobufCBridged {
     }
 }
 
-extension DeleteTenantRequest: ProtobufCBridged {
+extension DirectoryV1.DeleteTenantRequest: ProtobufCBridged {
     typealias CStruct = Milestone__Directory__V1__DeleteTenantRequest
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -830,7 +1028,7 @@ extension DeleteTenantRequest: ProtobufCBridged {
     }
 }
 
-extension DeleteTenantResponse: ProtobufCBridged {
+extension DirectoryV1.DeleteTenantResponse: ProtobufCBridged {
     typealias CStruct = Milestone__Directory__V1__DeleteTenantResponse
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -838,7 +1036,7 @@ extension DeleteTenantResponse: ProtobufCBridged {
     }
 
     init(cMessage pointer: UnsafePointer<CStruct>) throws {
-        let c = pointer.pointee
+        _ = pointer
         self.init()
     }
 
@@ -846,7 +1044,7 @@ extension DeleteTenantResponse: ProtobufCBridged {
     }
 }
 
-extension ResolveTenantRequest: ProtobufCBridged {
+extension DirectoryV1.ResolveTenantRequest: ProtobufCBridged {
     typealias CStruct = Milestone__Directory__V1__ResolveTenantRequest
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -864,7 +1062,7 @@ extension ResolveTenantRequest: ProtobufCBridged {
     }
 }
 
-extension ResolveTenantResponse: ProtobufCBridged {
+extension DirectoryV1.ResolveTenantResponse: ProtobufCBridged {
     typealias CStruct = Milestone__Directory__V1__ResolveTenantResponse
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -874,8 +1072,8 @@ extension ResolveTenantResponse: ProtobufCBridged {
     init(cMessage pointer: UnsafePointer<CStruct>) throws {
         let c = pointer.pointee
         self.init()
-        if let value = c.tenant { self.tenant = try Tenant(cMessage: value) }
-        if let value = c.organization { self.organization = try Organization(cMessage: value) }
+        if let value = c.tenant { self.tenant = try DirectoryV1.Tenant(cMessage: value) }
+        if let value = c.organization { self.organization = try DirectoryV1.Organization(cMessage: value) }
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws {

@@ -3,82 +3,98 @@
 internal import CMilestoneProtos
 internal import CProtobufC
 
-public struct HealthCheckRequest: WireMessage {
-    public var service: String = ""
+extension HealthV1 {
+    public struct HealthCheckRequest: WireMessage {
+        /// The service to check, e.g. "milestone.directory.v1.Directory"; empty = the server as a whole.
+        public var service: String = ""
 
-    public init() {}
+        /// Every field at its proto3 default.
+        public init() {}
 
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct HealthCheckResponse: WireMessage {
-    public var status: HealthCheckResponse.ServingStatus = .init()
-
-    public init() {}
-
-    public enum ServingStatus: Hashable, Sendable, CaseIterable {
-        case unknown
-        case serving
-        case notServing
-        /// A value this version of the contract does not know (proto3 enums are open).
-        case unrecognized(Int32)
-
-        public static let allCases: [ServingStatus] = [.unknown, .serving, .notServing]
-
-        public init() {
-            self = .unknown
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(service: String = "") {
+            self.service = service
         }
 
-        public init(rawValue: Int32) {
-            switch rawValue {
-            case 0: self = .unknown
-            case 1: self = .serving
-            case 2: self = .notServing
-            default: self = .unrecognized(rawValue)
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct HealthCheckResponse: WireMessage {
+        public var status: HealthV1.HealthCheckResponse.ServingStatus = .init()
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(status: HealthV1.HealthCheckResponse.ServingStatus = .init()) {
+            self.status = status
+        }
+
+        public enum ServingStatus: Hashable, Sendable, CaseIterable {
+            case unknown
+            case serving
+            case notServing
+            /// A value this version of the contract does not know (proto3 enums are open).
+            case unrecognized(Int32)
+
+            public static let allCases: [ServingStatus] = [.unknown, .serving, .notServing]
+
+            public init() {
+                self = .unknown
+            }
+
+            public init(rawValue: Int32) {
+                switch rawValue {
+                case 0: self = .unknown
+                case 1: self = .serving
+                case 2: self = .notServing
+                default: self = .unrecognized(rawValue)
+                }
+            }
+
+            public var rawValue: Int32 {
+                switch self {
+                case .unknown: 0
+                case .serving: 1
+                case .notServing: 2
+                case .unrecognized(let value): value
+                }
             }
         }
 
-        public var rawValue: Int32 {
-            switch self {
-            case .unknown: 0
-            case .serving: 1
-            case .notServing: 2
-            case .unrecognized(let value): value
-            }
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
         }
     }
 
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
+    /// The methods of `milestone.health.v1.Health`.
+    public enum Health {
+        public static let serviceName = "milestone.health.v1.Health"
 
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
+        /// Unknown service names get NOT_FOUND.
+        public static let check = WireMethod<HealthV1.HealthCheckRequest, HealthV1.HealthCheckResponse>(
+            name: "milestone.health.v1.Health/Check",
+            idempotency: .noSideEffects
+        )
+
+        /// Every method's name, in declaration order.
+        public static let methodNames: [String] = [
+            "milestone.health.v1.Health/Check",
+        ]
     }
 }
 
-/// The methods of `milestone.health.v1.Health`.
-public enum Health {
-    public static let serviceName = "milestone.health.v1.Health"
-
-    public static let check = WireMethod<HealthCheckRequest, HealthCheckResponse>(
-        name: "milestone.health.v1.Health/Check",
-        idempotency: .noSideEffects
-    )
-
-    /// Every method's name, in declaration order.
-    public static let methodNames: [String] = [
-        "milestone.health.v1.Health/Check",
-    ]
-}
-
-extension HealthCheckRequest: ProtobufCBridged {
+extension HealthV1.HealthCheckRequest: ProtobufCBridged {
     typealias CStruct = Milestone__Health__V1__HealthCheckRequest
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -96,7 +112,7 @@ extension HealthCheckRequest: ProtobufCBridged {
     }
 }
 
-extension HealthCheckResponse: ProtobufCBridged {
+extension HealthV1.HealthCheckResponse: ProtobufCBridged {
     typealias CStruct = Milestone__Health__V1__HealthCheckResponse
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -106,7 +122,7 @@ extension HealthCheckResponse: ProtobufCBridged {
     init(cMessage pointer: UnsafePointer<CStruct>) throws {
         let c = pointer.pointee
         self.init()
-        self.status = HealthCheckResponse.ServingStatus(rawValue: Int32(truncatingIfNeeded: c.status.rawValue))
+        self.status = HealthV1.HealthCheckResponse.ServingStatus(rawValue: Int32(truncatingIfNeeded: c.status.rawValue))
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, in _: CArena) throws {

@@ -3,213 +3,291 @@
 internal import CMilestoneProtos
 internal import CProtobufC
 
-public struct Frame: WireMessage {
-    public var kind: Kind?
+extension RPCV1 {
+    /// One frame on the wire, after the 4-byte big-endian length prefix.
+    public struct Frame: WireMessage {
+        public var kind: Kind?
 
-    public init() {}
+        /// Every field at its proto3 default.
+        public init() {}
 
-    public enum Kind: Hashable, Sendable {
-        case request(CallRequest)
-        case response(CallResponse)
-        case cancel(CallCancel)
-        case ping(Ping)
-        case pong(Pong)
-        case goAway(GoAway)
-    }
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(kind: Kind? = nil) {
+            self.kind = kind
+        }
 
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
+        public enum Kind: Hashable, Sendable {
+            case request(RPCV1.CallRequest)
+            case response(RPCV1.CallResponse)
+            case cancel(RPCV1.CallCancel)
+            case ping(RPCV1.Ping)
+            case pong(RPCV1.Pong)
+            case goAway(RPCV1.GoAway)
+        }
 
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
 
-public struct MetadataEntry: WireMessage {
-    public var key: String = ""
-    public var value: String = ""
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct CallRequest: WireMessage {
-    public var callID: UInt64 = 0
-    public var method: String = ""
-    public var timeoutMicros: UInt64 = 0
-    public var metadata: [MetadataEntry] = []
-    public var payload: [UInt8] = []
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct CallResponse: WireMessage {
-    public var callID: UInt64 = 0
-    public var status: StatusCode = .init()
-    public var message: String = ""
-    public var metadata: [MetadataEntry] = []
-    public var payload: [UInt8] = []
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct CallCancel: WireMessage {
-    public var callID: UInt64 = 0
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct Ping: WireMessage {
-    public var opaque: UInt64 = 0
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct Pong: WireMessage {
-    public var opaque: UInt64 = 0
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public struct GoAway: WireMessage {
-    public var lastCallID: UInt64 = 0
-    public var status: StatusCode = .init()
-    public var message: String = ""
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-public enum StatusCode: Hashable, Sendable, CaseIterable {
-    case ok
-    case cancelled
-    case unknown
-    case invalidArgument
-    case deadlineExceeded
-    case notFound
-    case alreadyExists
-    case permissionDenied
-    case resourceExhausted
-    case failedPrecondition
-    case aborted
-    case outOfRange
-    case unimplemented
-    case `internal`
-    case unavailable
-    case dataLoss
-    case unauthenticated
-    /// A value this version of the contract does not know (proto3 enums are open).
-    case unrecognized(Int32)
-
-    public static let allCases: [StatusCode] = [.ok, .cancelled, .unknown, .invalidArgument, .deadlineExceeded, .notFound, .alreadyExists, .permissionDenied, .resourceExhausted, .failedPrecondition, .aborted, .outOfRange, .unimplemented, .`internal`, .unavailable, .dataLoss, .unauthenticated]
-
-    public init() {
-        self = .ok
-    }
-
-    public init(rawValue: Int32) {
-        switch rawValue {
-        case 0: self = .ok
-        case 1: self = .cancelled
-        case 2: self = .unknown
-        case 3: self = .invalidArgument
-        case 4: self = .deadlineExceeded
-        case 5: self = .notFound
-        case 6: self = .alreadyExists
-        case 7: self = .permissionDenied
-        case 8: self = .resourceExhausted
-        case 9: self = .failedPrecondition
-        case 10: self = .aborted
-        case 11: self = .outOfRange
-        case 12: self = .unimplemented
-        case 13: self = .`internal`
-        case 14: self = .unavailable
-        case 15: self = .dataLoss
-        case 16: self = .unauthenticated
-        default: self = .unrecognized(rawValue)
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
         }
     }
 
-    public var rawValue: Int32 {
-        switch self {
-        case .ok: 0
-        case .cancelled: 1
-        case .unknown: 2
-        case .invalidArgument: 3
-        case .deadlineExceeded: 4
-        case .notFound: 5
-        case .alreadyExists: 6
-        case .permissionDenied: 7
-        case .resourceExhausted: 8
-        case .failedPrecondition: 9
-        case .aborted: 10
-        case .outOfRange: 11
-        case .unimplemented: 12
-        case .`internal`: 13
-        case .unavailable: 14
-        case .dataLoss: 15
-        case .unauthenticated: 16
-        case .unrecognized(let value): value
+    /// A metadata pair. Keys are lowercase ASCII; values are UTF-8 text.
+    public struct MetadataEntry: WireMessage {
+        public var key: String = ""
+        public var value: String = ""
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(key: String = "", value: String = "") {
+            self.key = key
+            self.value = value
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    /// Starts a unary call.
+    public struct CallRequest: WireMessage {
+        /// Chosen by the client, unique among the connection's calls in flight; never 0.
+        public var callID: UInt64 = 0
+        /// "package.Service/Method", e.g. "milestone.health.v1.Health/Check".
+        public var method: String = ""
+        /// The time the client will wait, in microseconds from when the server reads the frame; 0 = no timeout.
+        public var timeoutMicros: UInt64 = 0
+        public var metadata: [RPCV1.MetadataEntry] = []
+        /// The request message, serialized.
+        public var payload: [UInt8] = []
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(callID: UInt64 = 0, method: String = "", timeoutMicros: UInt64 = 0, metadata: [RPCV1.MetadataEntry] = [], payload: [UInt8] = []) {
+            self.callID = callID
+            self.method = method
+            self.timeoutMicros = timeoutMicros
+            self.metadata = metadata
+            self.payload = payload
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    /// Ends a call: exactly one per accepted CallRequest (none after the client cancelled it).
+    public struct CallResponse: WireMessage {
+        public var callID: UInt64 = 0
+        public var status: RPCV1.StatusCode = .init()
+        /// Human-readable; never holds secrets. Empty for OK.
+        public var message: String = ""
+        public var metadata: [RPCV1.MetadataEntry] = []
+        /// The response message, serialized; empty unless status is OK.
+        public var payload: [UInt8] = []
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(callID: UInt64 = 0, status: RPCV1.StatusCode = .init(), message: String = "", metadata: [RPCV1.MetadataEntry] = [], payload: [UInt8] = []) {
+            self.callID = callID
+            self.status = status
+            self.message = message
+            self.metadata = metadata
+            self.payload = payload
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    /// The client gave up on a call: the server cancels its handler and sends no response.
+    public struct CallCancel: WireMessage {
+        public var callID: UInt64 = 0
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(callID: UInt64 = 0) {
+            self.callID = callID
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    /// Keepalive probe; the peer answers with a Pong carrying the same opaque value.
+    public struct Ping: WireMessage {
+        public var opaque: UInt64 = 0
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(opaque: UInt64 = 0) {
+            self.opaque = opaque
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct Pong: WireMessage {
+        public var opaque: UInt64 = 0
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(opaque: UInt64 = 0) {
+            self.opaque = opaque
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    /// The server stops taking calls on this connection. Calls with an id above
+    /// `last_call_id` were not accepted (they get UNAVAILABLE responses); calls at or
+    /// below it finish normally. `status` says why (UNAVAILABLE when draining,
+    /// RESOURCE_EXHAUSTED for an oversized frame, INVALID_ARGUMENT for a malformed one).
+    public struct GoAway: WireMessage {
+        public var lastCallID: UInt64 = 0
+        public var status: RPCV1.StatusCode = .init()
+        public var message: String = ""
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(lastCallID: UInt64 = 0, status: RPCV1.StatusCode = .init(), message: String = "") {
+            self.lastCallID = lastCallID
+            self.status = status
+            self.message = message
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    /// gRPC's canonical status codes, with the same numbers and meaning.
+    public enum StatusCode: Hashable, Sendable, CaseIterable {
+        case ok
+        case cancelled
+        case unknown
+        case invalidArgument
+        case deadlineExceeded
+        case notFound
+        case alreadyExists
+        case permissionDenied
+        case resourceExhausted
+        case failedPrecondition
+        case aborted
+        case outOfRange
+        case unimplemented
+        case `internal`
+        case unavailable
+        case dataLoss
+        case unauthenticated
+        /// A value this version of the contract does not know (proto3 enums are open).
+        case unrecognized(Int32)
+
+        public static let allCases: [StatusCode] = [.ok, .cancelled, .unknown, .invalidArgument, .deadlineExceeded, .notFound, .alreadyExists, .permissionDenied, .resourceExhausted, .failedPrecondition, .aborted, .outOfRange, .unimplemented, .`internal`, .unavailable, .dataLoss, .unauthenticated]
+
+        public init() {
+            self = .ok
+        }
+
+        public init(rawValue: Int32) {
+            switch rawValue {
+            case 0: self = .ok
+            case 1: self = .cancelled
+            case 2: self = .unknown
+            case 3: self = .invalidArgument
+            case 4: self = .deadlineExceeded
+            case 5: self = .notFound
+            case 6: self = .alreadyExists
+            case 7: self = .permissionDenied
+            case 8: self = .resourceExhausted
+            case 9: self = .failedPrecondition
+            case 10: self = .aborted
+            case 11: self = .outOfRange
+            case 12: self = .unimplemented
+            case 13: self = .`internal`
+            case 14: self = .unavailable
+            case 15: self = .dataLoss
+            case 16: self = .unauthenticated
+            default: self = .unrecognized(rawValue)
+            }
+        }
+
+        public var rawValue: Int32 {
+            switch self {
+            case .ok: 0
+            case .cancelled: 1
+            case .unknown: 2
+            case .invalidArgument: 3
+            case .deadlineExceeded: 4
+            case .notFound: 5
+            case .alreadyExists: 6
+            case .permissionDenied: 7
+            case .resourceExhausted: 8
+            case .failedPrecondition: 9
+            case .aborted: 10
+            case .outOfRange: 11
+            case .unimplemented: 12
+            case .`internal`: 13
+            case .unavailable: 14
+            case .dataLoss: 15
+            case .unauthenticated: 16
+            case .unrecognized(let value): value
+            }
         }
     }
 }
 
-extension Frame: ProtobufCBridged {
+extension RPCV1.Frame: ProtobufCBridged {
     typealias CStruct = Milestone__Rpc__V1__Frame
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -220,12 +298,12 @@ extension Frame: ProtobufCBridged {
         let c = pointer.pointee
         self.init()
         switch c.kind_case.rawValue {
-        case 1: if let value = c.request { self.kind = .request(try CallRequest(cMessage: value)) }
-        case 2: if let value = c.response { self.kind = .response(try CallResponse(cMessage: value)) }
-        case 3: if let value = c.cancel { self.kind = .cancel(try CallCancel(cMessage: value)) }
-        case 4: if let value = c.ping { self.kind = .ping(try Ping(cMessage: value)) }
-        case 5: if let value = c.pong { self.kind = .pong(try Pong(cMessage: value)) }
-        case 6: if let value = c.go_away { self.kind = .goAway(try GoAway(cMessage: value)) }
+        case 1: if let value = c.request { self.kind = .request(try RPCV1.CallRequest(cMessage: value)) }
+        case 2: if let value = c.response { self.kind = .response(try RPCV1.CallResponse(cMessage: value)) }
+        case 3: if let value = c.cancel { self.kind = .cancel(try RPCV1.CallCancel(cMessage: value)) }
+        case 4: if let value = c.ping { self.kind = .ping(try RPCV1.Ping(cMessage: value)) }
+        case 5: if let value = c.pong { self.kind = .pong(try RPCV1.Pong(cMessage: value)) }
+        case 6: if let value = c.go_away { self.kind = .goAway(try RPCV1.GoAway(cMessage: value)) }
         default: self.kind = nil
         }
     }
@@ -256,7 +334,7 @@ extension Frame: ProtobufCBridged {
     }
 }
 
-extension MetadataEntry: ProtobufCBridged {
+extension RPCV1.MetadataEntry: ProtobufCBridged {
     typealias CStruct = Milestone__Rpc__V1__MetadataEntry
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -276,7 +354,7 @@ extension MetadataEntry: ProtobufCBridged {
     }
 }
 
-extension CallRequest: ProtobufCBridged {
+extension RPCV1.CallRequest: ProtobufCBridged {
     typealias CStruct = Milestone__Rpc__V1__CallRequest
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -289,7 +367,7 @@ extension CallRequest: ProtobufCBridged {
         self.callID = c.call_id
         self.method = try CArena.string(c.method, field: "method")
         self.timeoutMicros = c.timeout_micros
-        self.metadata = try CArena.array(c.metadata, count: c.n_metadata).compactMap { element in try element.map { try MetadataEntry(cMessage: $0) } }
+        self.metadata = try CArena.array(c.metadata, count: c.n_metadata).compactMap { element in try element.map { try RPCV1.MetadataEntry(cMessage: $0) } }
         self.payload = CArena.bytes(c.payload)
     }
 
@@ -303,7 +381,7 @@ extension CallRequest: ProtobufCBridged {
     }
 }
 
-extension CallResponse: ProtobufCBridged {
+extension RPCV1.CallResponse: ProtobufCBridged {
     typealias CStruct = Milestone__Rpc__V1__CallResponse
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -314,9 +392,9 @@ extension CallResponse: ProtobufCBridged {
         let c = pointer.pointee
         self.init()
         self.callID = c.call_id
-        self.status = StatusCode(rawValue: Int32(truncatingIfNeeded: c.status.rawValue))
+        self.status = RPCV1.StatusCode(rawValue: Int32(truncatingIfNeeded: c.status.rawValue))
         self.message = try CArena.string(c.message, field: "message")
-        self.metadata = try CArena.array(c.metadata, count: c.n_metadata).compactMap { element in try element.map { try MetadataEntry(cMessage: $0) } }
+        self.metadata = try CArena.array(c.metadata, count: c.n_metadata).compactMap { element in try element.map { try RPCV1.MetadataEntry(cMessage: $0) } }
         self.payload = CArena.bytes(c.payload)
     }
 
@@ -330,7 +408,7 @@ extension CallResponse: ProtobufCBridged {
     }
 }
 
-extension CallCancel: ProtobufCBridged {
+extension RPCV1.CallCancel: ProtobufCBridged {
     typealias CStruct = Milestone__Rpc__V1__CallCancel
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -348,7 +426,7 @@ extension CallCancel: ProtobufCBridged {
     }
 }
 
-extension Ping: ProtobufCBridged {
+extension RPCV1.Ping: ProtobufCBridged {
     typealias CStruct = Milestone__Rpc__V1__Ping
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -366,7 +444,7 @@ extension Ping: ProtobufCBridged {
     }
 }
 
-extension Pong: ProtobufCBridged {
+extension RPCV1.Pong: ProtobufCBridged {
     typealias CStruct = Milestone__Rpc__V1__Pong
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -384,7 +462,7 @@ extension Pong: ProtobufCBridged {
     }
 }
 
-extension GoAway: ProtobufCBridged {
+extension RPCV1.GoAway: ProtobufCBridged {
     typealias CStruct = Milestone__Rpc__V1__GoAway
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -395,7 +473,7 @@ extension GoAway: ProtobufCBridged {
         let c = pointer.pointee
         self.init()
         self.lastCallID = c.last_call_id
-        self.status = StatusCode(rawValue: Int32(truncatingIfNeeded: c.status.rawValue))
+        self.status = RPCV1.StatusCode(rawValue: Int32(truncatingIfNeeded: c.status.rawValue))
         self.message = try CArena.string(c.message, field: "message")
     }
 

@@ -3,62 +3,88 @@
 internal import CMilestoneProtos
 internal import CProtobufC
 
-public struct EchoRequest: WireMessage {
-    public var payload: [UInt8] = []
-    public var text: String = ""
-    public var delayMillis: UInt32 = 0
-    public var failWithCode: UInt32 = 0
+extension TestingV1 {
+    public struct EchoRequest: WireMessage {
+        public var payload: [UInt8] = []
+        public var text: String = ""
+        /// The handler waits this long before answering (to exercise deadlines, cancels and draining).
+        public var delayMillis: UInt32 = 0
+        /// When non-zero, the handler fails with this status code and `text` as its message.
+        public var failWithCode: UInt32 = 0
 
-    public init() {}
+        /// Every field at its proto3 default.
+        public init() {}
 
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(payload: [UInt8] = [], text: String = "", delayMillis: UInt32 = 0, failWithCode: UInt32 = 0) {
+            self.payload = payload
+            self.text = text
+            self.delayMillis = delayMillis
+            self.failWithCode = failWithCode
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
     }
 
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
+    public struct EchoResponse: WireMessage {
+        public var payload: [UInt8] = []
+        public var text: String = ""
+        /// The metadata keys the server received, sorted.
+        public var metadataKeys: [String] = []
+        /// The time left until the call's deadline when the handler started, in milliseconds; -1 without one.
+        public var deadlineMillis: Int64 = 0
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(payload: [UInt8] = [], text: String = "", metadataKeys: [String] = [], deadlineMillis: Int64 = 0) {
+            self.payload = payload
+            self.text = text
+            self.metadataKeys = metadataKeys
+            self.deadlineMillis = deadlineMillis
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    /// The methods of `milestone.testing.v1.Echo`.
+    public enum Echo {
+        public static let serviceName = "milestone.testing.v1.Echo"
+
+        /// Answers with the request's payload and text. Marked free of side effects, so clients retry it.
+        public static let echo = WireMethod<TestingV1.EchoRequest, TestingV1.EchoResponse>(
+            name: "milestone.testing.v1.Echo/Echo",
+            idempotency: .noSideEffects
+        )
+
+        /// The same, but not marked idempotent: never retried.
+        public static let echoOnce = WireMethod<TestingV1.EchoRequest, TestingV1.EchoResponse>(
+            name: "milestone.testing.v1.Echo/EchoOnce",
+            idempotency: .unknown
+        )
+
+        /// Every method's name, in declaration order.
+        public static let methodNames: [String] = [
+            "milestone.testing.v1.Echo/Echo",
+            "milestone.testing.v1.Echo/EchoOnce",
+        ]
     }
 }
 
-public struct EchoResponse: WireMessage {
-    public var payload: [UInt8] = []
-    public var text: String = ""
-    public var metadataKeys: [String] = []
-    public var deadlineMillis: Int64 = 0
-
-    public init() {}
-
-    public init(wireBytes: UnsafeRawBufferPointer) throws {
-        self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
-    }
-
-    public func wireBytes() throws -> [UInt8] {
-        try ProtobufCCodec.encode(self)
-    }
-}
-
-/// The methods of `milestone.testing.v1.Echo`.
-public enum Echo {
-    public static let serviceName = "milestone.testing.v1.Echo"
-
-    public static let echo = WireMethod<EchoRequest, EchoResponse>(
-        name: "milestone.testing.v1.Echo/Echo",
-        idempotency: .noSideEffects
-    )
-
-    public static let echoOnce = WireMethod<EchoRequest, EchoResponse>(
-        name: "milestone.testing.v1.Echo/EchoOnce",
-        idempotency: .unknown
-    )
-
-    /// Every method's name, in declaration order.
-    public static let methodNames: [String] = [
-        "milestone.testing.v1.Echo/Echo",
-        "milestone.testing.v1.Echo/EchoOnce",
-    ]
-}
-
-extension EchoRequest: ProtobufCBridged {
+extension TestingV1.EchoRequest: ProtobufCBridged {
     typealias CStruct = Milestone__Testing__V1__EchoRequest
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
@@ -82,7 +108,7 @@ extension EchoRequest: ProtobufCBridged {
     }
 }
 
-extension EchoResponse: ProtobufCBridged {
+extension TestingV1.EchoResponse: ProtobufCBridged {
     typealias CStruct = Milestone__Testing__V1__EchoResponse
 
     static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {

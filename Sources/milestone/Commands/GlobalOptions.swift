@@ -4,6 +4,7 @@ import Logging
 import MilestoneClient
 import MilestoneRPC
 import MilestoneRPCNIO
+import MilestoneWire
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table, json
@@ -56,7 +57,7 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// Runs `body` with a client of the directory service.
-    func withDirectory<T: Sendable>(_ body: (DirectoryClient) async throws -> T) async throws -> T {
+    func withDirectory<T: Sendable>(_ body: (DirectoryV1.Directory.Client) async throws -> T) async throws -> T {
         let configuration = RPCClientConfiguration(
             token: try self.token,
             defaultTimeout: .milliseconds(Int64(self.timeout * 1000)),
@@ -64,7 +65,7 @@ struct GlobalOptions: ParsableArguments {
         )
         let logger = Logger(label: "milestone.cli") { _ in SwiftLogNoOpLogHandler() }
         return try await withRPCClient(try self.endpoint, configuration: configuration, logger: logger) { rpc in
-            try await body(DirectoryClient(rpc))
+            try await body(DirectoryV1.Directory.Client(rpc))
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import MilestoneClient
+import MilestoneRPC
 import MilestoneWire
 
 struct HealthCommand: AsyncParsableCommand {
@@ -12,7 +13,7 @@ struct HealthCommand: AsyncParsableCommand {
 
     func run() async throws {
         let status = try await self.global.withDirectory { directory in
-            try await HealthClient(directory.rpc).check(service: self.service)
+            try await HealthV1.Health.Client(directory.caller).check(.init(service: self.service)).status
         }
         let name = switch status {
         case .serving: "SERVING"

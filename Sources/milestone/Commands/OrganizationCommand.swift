@@ -1,5 +1,6 @@
 import ArgumentParser
 import MilestoneClient
+import MilestoneRPC
 import MilestoneWire
 
 struct OrganizationCommand: AsyncParsableCommand {
@@ -10,7 +11,7 @@ struct OrganizationCommand: AsyncParsableCommand {
     )
 
     /// Prints one organization in the chosen format.
-    static func show(_ organization: Organization, _ output: OutputFormat) {
+    static func show(_ organization: DirectoryV1.Organization, _ output: OutputFormat) {
         switch output {
         case .table: print(Rendering.details(organization))
         case .json: Rendering.printJSON(Rendering.json(organization))
@@ -25,7 +26,7 @@ struct OrganizationCommand: AsyncParsableCommand {
 
         func run() async throws {
             let organization = try await self.global.withDirectory { directory in
-                try await directory.createOrganization(name: self.name, adminEmail: self.adminEmail)
+                try await directory.createOrganization(.init(name: self.name, adminEmail: self.adminEmail))
             }
             OrganizationCommand.show(organization, self.global.output)
         }
@@ -45,12 +46,14 @@ struct OrganizationCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let (organizations, next) = try await self.global.withDirectory { directory -> ([Organization], String) in
+            let (organizations, next) = try await self.global.withDirectory { directory -> ([DirectoryV1.Organization], String) in
                 if let pageSize = self.pageSize {
-                    let page = try await directory.listOrganizations(pageSize: pageSize, pageToken: self.pageToken, namePrefix: self.namePrefix)
+                    let page = try await directory.listOrganizations(
+                        .init(pageSize: pageSize, pageToken: self.pageToken, namePrefix: self.namePrefix)
+                    )
                     return (page.organizations, page.nextPageToken)
                 }
-                return (try await directory.allOrganizations(namePrefix: self.namePrefix), "")
+                return (try await directory.organizations(namePrefix: self.namePrefix).collect(), "")
             }
             switch self.global.output {
             case .table: print(Rendering.organizationTable(organizations))
@@ -67,7 +70,7 @@ struct OrganizationCommand: AsyncParsableCommand {
 
         func run() async throws {
             let organization = try await self.global.withDirectory { directory in
-                try await directory.organization(id: try await directory.organizationID(for: self.organization))
+                try await directory.getOrganization(.init(id: try await directory.organizationID(for: self.organization)))
             }
             OrganizationCommand.show(organization, self.global.output)
         }
@@ -94,8 +97,10 @@ struct OrganizationCommand: AsyncParsableCommand {
             let organization = try await self.global.withDirectory { directory in
                 let id = try await directory.organizationID(for: self.organization)
                 var version = self.expectedVersion ?? 0
-                if version == 0 { version = try await directory.organization(id: id).version }
-                return try await directory.updateOrganization(id: id, name: self.name, adminEmail: self.adminEmail, expectedVersion: version)
+                if version == 0 { version = try await directory.getOrganization(.init(id: id)).version }
+                return try await directory.updateOrganization(
+                    .init(id: id, name: self.name ?? "", adminEmail: self.adminEmail ?? "", expectedVersion: version)
+                )
             }
             OrganizationCommand.show(organization, self.global.output)
         }
@@ -110,7 +115,10 @@ struct OrganizationCommand: AsyncParsableCommand {
         func run() async throws {
             let (id, unassigned) = try await self.global.withDirectory { directory in
                 let id = try await directory.organizationID(for: self.organization)
-                return (id, try await directory.deleteOrganization(id: id, unassignTenants: self.unassignTenants))
+                return (
+                    id,
+                    try await directory.deleteOrganization(.init(id: id, unassignTenants: self.unassignTenants)).unassignedTenantIDs
+                )
             }
             switch self.global.output {
             case .table: print("deleted \(id)" + (unassigned.isEmpty ? "" : "; unassigned \(unassigned.joined(separator: ", "))"))
@@ -138,7 +146,9 @@ struct OrganizationCommand: AsyncParsableCommand {
                     let id = try await directory.organizationID(for: self.organization)
                     var tenantIDs: [String] = []
                     for tenant in self.tenants { tenantIDs.append(try await directory.tenantID(for: tenant)) }
-                    return try await directory.setOrganizationTenants(organizationID: id, tenantIDs: tenantIDs, moveFromOtherOrganizations: self.move)
+                    return try await directory.setOrganizationTenants(
+                        .init(organizationID: id, tenantIDs: tenantIDs, moveFromOtherOrganizations: self.move)
+                    )
                 }
                 OrganizationCommand.show(organization, self.global.output)
             }
@@ -154,9 +164,11 @@ struct OrganizationCommand: AsyncParsableCommand {
             func run() async throws {
                 let organization = try await self.global.withDirectory { directory in
                     try await directory.addTenant(
-                        organizationID: try await directory.organizationID(for: self.organization),
-                        tenantID: try await directory.tenantID(for: self.tenant),
-                        moveFromOtherOrganization: self.move
+                        .init(
+                            organizationID: try await directory.organizationID(for: self.organization),
+                            tenantID: try await directory.tenantID(for: self.tenant),
+                            moveFromOtherOrganization: self.move
+                        )
                     )
                 }
                 OrganizationCommand.show(organization, self.global.output)
@@ -172,8 +184,10 @@ struct OrganizationCommand: AsyncParsableCommand {
             func run() async throws {
                 let organization = try await self.global.withDirectory { directory in
                     try await directory.removeTenant(
-                        organizationID: try await directory.organizationID(for: self.organization),
-                        tenantID: try await directory.tenantID(for: self.tenant)
+                        .init(
+                            organizationID: try await directory.organizationID(for: self.organization),
+                            tenantID: try await directory.tenantID(for: self.tenant)
+                        )
                     )
                 }
                 OrganizationCommand.show(organization, self.global.output)

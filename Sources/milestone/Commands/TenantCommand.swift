@@ -1,5 +1,6 @@
 import ArgumentParser
 import MilestoneClient
+import MilestoneRPC
 import Foundation
 import MilestoneWire
 
@@ -10,7 +11,7 @@ struct TenantCommand: AsyncParsableCommand {
         subcommands: [Create.self, List.self, Get.self, Update.self, Delete.self, Resolve.self]
     )
 
-    static func show(_ tenant: Tenant, _ output: OutputFormat) {
+    static func show(_ tenant: DirectoryV1.Tenant, _ output: OutputFormat) {
         switch output {
         case .table: print(Rendering.details(tenant))
         case .json: Rendering.printJSON(Rendering.json(tenant))
@@ -27,7 +28,9 @@ struct TenantCommand: AsyncParsableCommand {
         func run() async throws {
             let tenant = try await self.global.withDirectory { directory in
                 let organizationID = try await self.org.asyncMap { try await directory.organizationID(for: $0) }
-                return try await directory.createTenant(slug: self.slug, displayName: self.name, organizationID: organizationID)
+                return try await directory.createTenant(
+                    .init(slug: self.slug, displayName: self.name, organizationID: organizationID ?? "")
+                )
             }
             TenantCommand.show(tenant, self.global.output)
         }
@@ -52,14 +55,16 @@ struct TenantCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let (tenants, next) = try await self.global.withDirectory { directory -> ([Tenant], String) in
+            let (tenants, next) = try await self.global.withDirectory { directory -> ([DirectoryV1.Tenant], String) in
                 let organizationID = try await self.org.asyncMap { try await directory.organizationID(for: $0) } ?? ""
-                var all: [Tenant] = []
+                var all: [DirectoryV1.Tenant] = []
                 var token = self.pageToken
                 repeat {
                     let page = try await directory.listTenants(
-                        pageSize: self.pageSize ?? 500, pageToken: token, organizationID: organizationID,
-                        unassignedOnly: self.unassigned, slugPrefix: self.slugPrefix
+                        .init(
+                            pageSize: self.pageSize ?? 500, pageToken: token, organizationID: organizationID,
+                            unassignedOnly: self.unassigned, slugPrefix: self.slugPrefix
+                        )
                     )
                     all += page.tenants
                     token = page.nextPageToken
@@ -81,7 +86,7 @@ struct TenantCommand: AsyncParsableCommand {
 
         func run() async throws {
             let tenant = try await self.global.withDirectory { directory in
-                try await directory.tenant(id: try await directory.tenantID(for: self.tenant))
+                try await directory.getTenant(.init(id: try await directory.tenantID(for: self.tenant)))
             }
             TenantCommand.show(tenant, self.global.output)
         }
@@ -108,8 +113,10 @@ struct TenantCommand: AsyncParsableCommand {
             let tenant = try await self.global.withDirectory { directory in
                 let id = try await directory.tenantID(for: self.tenant)
                 var version = self.expectedVersion ?? 0
-                if version == 0 { version = try await directory.tenant(id: id).version }
-                return try await directory.updateTenant(id: id, displayName: self.name, slug: self.slug, expectedVersion: version)
+                if version == 0 { version = try await directory.getTenant(.init(id: id)).version }
+                return try await directory.updateTenant(
+                    .init(id: id, displayName: self.name ?? "", slug: self.slug ?? "", expectedVersion: version)
+                )
             }
             TenantCommand.show(tenant, self.global.output)
         }
@@ -123,7 +130,7 @@ struct TenantCommand: AsyncParsableCommand {
         func run() async throws {
             let id = try await self.global.withDirectory { directory in
                 let id = try await directory.tenantID(for: self.tenant)
-                try await directory.deleteTenant(id: id)
+                _ = try await directory.deleteTenant(.init(id: id))
                 return id
             }
             switch self.global.output {
@@ -140,7 +147,8 @@ struct TenantCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (tenant, organization) = try await self.global.withDirectory { directory in
-                try await directory.resolveTenant(slug: self.slug)
+                let resolved = try await directory.resolveTenant(.init(slug: self.slug))
+                return (resolved.tenant ?? DirectoryV1.Tenant(), resolved.organization)
             }
             switch self.global.output {
             case .table:

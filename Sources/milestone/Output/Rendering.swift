@@ -3,7 +3,7 @@ import MilestoneWire
 
 /// Table and JSON renderings of directory objects. JSON field names are stable: scripts rely on them.
 enum Rendering {
-    static func json(_ organization: Organization) -> [String: Any] {
+    static func json(_ organization: DirectoryV1.Organization) -> [String: Any] {
         [
             "id": organization.id,
             "name": organization.name,
@@ -15,7 +15,7 @@ enum Rendering {
         ]
     }
 
-    static func json(_ tenant: Tenant) -> [String: Any] {
+    static func json(_ tenant: DirectoryV1.Tenant) -> [String: Any] {
         [
             "id": tenant.id,
             "slug": tenant.slug,
@@ -32,7 +32,7 @@ enum Rendering {
         print(String(decoding: data, as: UTF8.self))
     }
 
-    static func details(_ organization: Organization) -> String {
+    static func details(_ organization: DirectoryV1.Organization) -> String {
         keyValues([
             ("id", organization.id),
             ("name", organization.name),
@@ -44,7 +44,7 @@ enum Rendering {
         ])
     }
 
-    static func details(_ tenant: Tenant) -> String {
+    static func details(_ tenant: DirectoryV1.Tenant) -> String {
         keyValues([
             ("id", tenant.id),
             ("slug", tenant.slug),
@@ -56,14 +56,14 @@ enum Rendering {
         ])
     }
 
-    static func organizationTable(_ organizations: [Organization]) -> String {
+    static func organizationTable(_ organizations: [DirectoryV1.Organization]) -> String {
         table(
             header: ["ID", "NAME", "ADMIN EMAIL", "TENANTS", "VERSION"],
             rows: organizations.map { [$0.id, $0.name, $0.adminEmail, "\($0.tenantIDs.count)", "\($0.version)"] }
         )
     }
 
-    static func tenantTable(_ tenants: [Tenant]) -> String {
+    static func tenantTable(_ tenants: [DirectoryV1.Tenant]) -> String {
         table(
             header: ["ID", "SLUG", "DISPLAY NAME", "ORGANIZATION", "VERSION"],
             rows: tenants.map { [$0.id, $0.slug, $0.displayName, $0.organizationID.isEmpty ? "-" : $0.organizationID, "\($0.version)"] }

@@ -36,14 +36,14 @@ struct FrameReader {
     var buffer = ByteBuffer()
 
     /// The next frame, or nil when the server closed the connection.
-    mutating func next() async throws -> Frame? {
+    mutating func next() async throws -> RPCV1.Frame? {
         while true {
             if let length = self.buffer.getInteger(at: self.buffer.readerIndex, as: UInt32.self),
                 self.buffer.readableBytes >= 4 + Int(length)
             {
                 self.buffer.moveReaderIndex(forwardBy: 4)
                 let bytes = self.buffer.readBytes(length: Int(length))!
-                return try Frame(wireBytes: bytes)
+                return try RPCV1.Frame(wireBytes: bytes)
             }
             guard var more = try await self.iterator.next() else { return nil }
             self.buffer.writeBuffer(&more)
@@ -51,8 +51,8 @@ struct FrameReader {
     }
 
     /// Reads until the server closes the connection; returns the frames it sent meanwhile.
-    mutating func untilClosed() async throws -> [Frame] {
-        var frames: [Frame] = []
+    mutating func untilClosed() async throws -> [RPCV1.Frame] {
+        var frames: [RPCV1.Frame] = []
         do {
             while let frame = try await self.next() { frames.append(frame) }
         } catch is ChannelError {
@@ -62,30 +62,30 @@ struct FrameReader {
     }
 }
 
-extension Frame {
+extension RPCV1.Frame {
     /// The frame with its 4-byte big-endian length prefix.
     func framedBytes() throws -> [UInt8] {
         let body = try self.wireBytes()
         return withUnsafeBytes(of: UInt32(body.count).bigEndian, Array.init) + body
     }
 
-    var response: CallResponse? {
+    var response: RPCV1.CallResponse? {
         if case .response(let response) = self.kind { response } else { nil }
     }
 
-    var goAway: GoAway? {
+    var goAway: RPCV1.GoAway? {
         if case .goAway(let goAway) = self.kind { goAway } else { nil }
     }
 }
 
-func echoRequestFrame(id: UInt64, text: String = "", method: String = Echo.echo.name) throws -> Frame {
-    var echo = EchoRequest()
+func echoRequestFrame(id: UInt64, text: String = "", method: String = TestingV1.Echo.echo.name) throws -> RPCV1.Frame {
+    var echo = TestingV1.EchoRequest()
     echo.text = text
-    var request = CallRequest()
+    var request = RPCV1.CallRequest()
     request.callID = id
     request.method = method
     request.payload = try echo.wireBytes()
-    var frame = Frame()
+    var frame = RPCV1.Frame()
     frame.kind = .request(request)
     return frame
 }

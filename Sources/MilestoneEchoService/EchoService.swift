@@ -1,29 +1,28 @@
 public import MilestoneRPC
-import MilestoneWire
+public import MilestoneWire
 import Synchronization
 
 /// The `milestone.testing.v1.Echo` service: answers with what it was sent, after an optional delay, or
 /// fails on request. Counts its calls and the calls it saw cancelled, for tests to check.
-public final class EchoService: Sendable {
+public final class EchoService: TestingV1.Echo.ServiceProtocol {
     private let counters = Mutex((calls: 0, cancelled: 0))
+    private let methodAccess: MethodAccess
 
-    public init() {}
+    /// - Parameter access: who may call both methods (default: anyone).
+    public init(access: MethodAccess = .unauthenticated) {
+        self.methodAccess = access
+    }
 
     /// Calls started so far.
     public var calls: Int { self.counters.withLock { $0.calls } }
     /// Calls whose handler was cancelled (client cancel, deadline, drain grace period).
     public var cancelled: Int { self.counters.withLock { $0.cancelled } }
 
-    public func register(in router: inout Router, access: MethodAccess = .unauthenticated) {
-        router.register(Echo.echo, access: access) { request, context in
-            try await self.echo(request, context)
-        }
-        router.register(Echo.echoOnce, access: access) { request, context in
-            try await self.echo(request, context)
-        }
+    public func access(for method: TestingV1.Echo.Method) -> MethodAccess {
+        self.methodAccess
     }
 
-    private func echo(_ request: EchoRequest, _ context: ServerContext) async throws -> EchoResponse {
+    public func echo(_ request: TestingV1.EchoRequest, context: ServerContext) async throws -> TestingV1.EchoResponse {
         self.counters.withLock { $0.calls += 1 }
         let deadlineMillis = context.deadline.map { Int64($0.remaining.wholeMilliseconds) } ?? -1
         if request.delayMillis > 0 {
@@ -38,11 +37,17 @@ public final class EchoService: Sendable {
             let code = RPCError.Code(rawValue: Int(request.failWithCode)) ?? .unknown
             throw RPCError(code: code, message: request.text)
         }
-        var response = EchoResponse()
+        var response = TestingV1.EchoResponse()
         response.payload = request.payload
         response.text = request.text
         response.metadataKeys = context.requestMetadata.map(\.key).sorted()
         response.deadlineMillis = deadlineMillis
         return response
+    }
+}
+
+extension EchoService {
+    public func echoOnce(_ request: TestingV1.EchoRequest, context: ServerContext) async throws -> TestingV1.EchoResponse {
+        try await self.echo(request, context: context)
     }
 }

@@ -1,9 +1,9 @@
 import Foundation
-import MilestoneClient
+import MilestoneRPC
 import MilestoneRPCNIO
 import Testing
 
-@Suite("Secrets stay secret")
+@Suite("Local credentials and secrets", .timeLimit(.minutes(1)))
 struct LocalCredentialsTests {
     @Test("the credentials file is created once, mode 0600 in a 0700 folder, with 256-bit tokens")
     func credentialsFile() throws {
@@ -18,6 +18,24 @@ struct LocalCredentialsTests {
         let folderMode = try FileManager.default.attributesOfItem(atPath: folder.path)[.posixPermissions] as? Int
         #expect(folderMode == 0o700)
         #expect(try LocalCredentials.loadOrCreate(dataDirectory: folder.path) == created, "a second start keeps the tokens")
+    }
+
+    @Test("processes starting together on a new data folder agree on one set of tokens")
+    func concurrentCreation() async throws {
+        for round in 0..<10 {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("milestone-\(UUID().uuidString)/data")
+            defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent()) }
+            let results = try await withThrowingTaskGroup(of: LocalCredentials.self) { group in
+                for _ in 0..<8 {
+                    group.addTask { try LocalCredentials.loadOrCreate(dataDirectory: folder.path) }
+                }
+                return try await group.reduce(into: [LocalCredentials]()) { $0.append($1) }
+            }
+            let onDisk = try #require(try LocalCredentials.load(dataDirectory: folder.path))
+            #expect(results.allSatisfy { $0 == onDisk }, "round \(round): every starter uses the tokens on disk")
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+            #expect(leftovers == ["credentials.json"], "round \(round): no temporary file is left behind")
+        }
     }
 
     @Test("descriptions never show tokens")

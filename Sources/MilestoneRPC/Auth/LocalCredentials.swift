@@ -1,5 +1,11 @@
 public import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The bearer tokens of an embedded deployment, kept in `credentials.json` in the data folder (mode
 /// 0600, folder 0700). The services create it on first start when no token comes from the environment; the
 /// CLI reads the admin token from it, so that after `Scripts/up` it works with no flags.
@@ -32,6 +38,10 @@ public struct LocalCredentials: Codable, Sendable, Hashable, CustomStringConvert
     }
 
     /// The credentials in `dataDirectory`, created with random 256-bit tokens when missing.
+    ///
+    /// Creation is exclusive: the file is written in full to a temporary file (0600) and linked into place
+    /// only if no file is there, so two processes starting together on a new data folder never overwrite
+    /// each other's tokens; the loser reads the winner's file.
     public static func loadOrCreate(dataDirectory: String) throws -> LocalCredentials {
         if let existing = try self.load(dataDirectory: dataDirectory) {
             return existing
@@ -46,16 +56,44 @@ public struct LocalCredentials: Codable, Sendable, Hashable, CustomStringConvert
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try encoder.encode(credentials)
         let path = self.fileURL(dataDirectory: dataDirectory).path
-        // Created with 0600 before any byte is written, and never replaced if another process won the race.
-        guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
-            if let existing = try self.load(dataDirectory: dataDirectory) { return existing }
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+        let temporary = "\(path).\(getpid()).\(randomToken().prefix(8)).tmp"
+        try writeExclusively(data, to: temporary, mode: 0o600)
+        defer { unlink(temporary) }
+        if link(temporary, path) != 0 {
+            let error = errno
+            if error == EEXIST, let existing = try self.load(dataDirectory: dataDirectory) {
+                return existing
+            }
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, "errno": error])
         }
         return credentials
     }
 
+    /// Creates `path` (failing if it exists) with `mode`, and writes `data` to it in full.
+    private static func writeExclusively(_ data: Data, to path: String, mode: mode_t) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard descriptor >= 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, "errno": errno])
+        }
+        defer { close(descriptor) }
+        try data.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, "errno": errno])
+                }
+                offset += written
+            }
+        }
+        guard fsync(descriptor) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, "errno": errno])
+        }
+    }
+
     /// 32 random bytes, hex-encoded.
-    static func randomToken() -> String {
+    package static func randomToken() -> String {
         var generator = SystemRandomNumberGenerator()
         return (0..<4).map { _ in
             let hex = String(generator.next() as UInt64, radix: 16)

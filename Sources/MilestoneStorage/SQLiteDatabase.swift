@@ -1,0 +1,79 @@
+package import GRDB
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How every service opens its SQLite database (GRDB over the system libsqlite3), so that file and
+/// in-memory databases behave alike: foreign keys on, the same busy timeout, the same pragmas, and the
+/// service's migrations applied.
+package struct SQLiteDatabaseConfiguration: Sendable {
+    /// How long a write waits for another connection's lock before failing (default 5 s).
+    package var busyTimeout: Duration
+    /// `PRAGMA synchronous` for file databases in WAL mode: NORMAL is durable at checkpoints, fast on
+    /// commit (default).
+    package var synchronous: String
+
+    package init(busyTimeout: Duration = .seconds(5), synchronous: String = "NORMAL") {
+        self.busyTimeout = busyTimeout
+        self.synchronous = synchronous
+    }
+
+    /// The GRDB configuration every connection of a service's database uses.
+    package var grdb: Configuration {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        let (seconds, attoseconds) = self.busyTimeout.components
+        configuration.busyMode = .timeout(Double(seconds) + Double(attoseconds) / 1e18)
+        return configuration
+    }
+}
+
+/// Opens services' databases.
+package enum SQLiteDatabase {
+    /// Opens (creating if needed, mode 0600, as are its `-wal` and `-shm` files, which SQLite creates with
+    /// the database file's mode) the database file at `path` in WAL mode, and migrates it.
+    package static func open(
+        path: String,
+        migrator: DatabaseMigrator,
+        configuration: SQLiteDatabaseConfiguration = SQLiteDatabaseConfiguration()
+    ) throws -> DatabasePool {
+        try self.createPrivately(path)
+        var grdb = configuration.grdb
+        let synchronous = configuration.synchronous
+        grdb.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+        }
+        let pool = try DatabasePool(path: path, configuration: grdb)
+        try migrator.migrate(pool)
+        return pool
+    }
+
+    /// A private in-memory database with the same settings, for tests.
+    package static func inMemory(
+        migrator: DatabaseMigrator,
+        configuration: SQLiteDatabaseConfiguration = SQLiteDatabaseConfiguration()
+    ) throws -> DatabaseQueue {
+        let queue = try DatabaseQueue(configuration: configuration.grdb)
+        try migrator.migrate(queue)
+        return queue
+    }
+
+    /// Creates an empty file at `path` with mode 0600 unless one exists.
+    private static func createPrivately(_ path: String) throws {
+        let descriptor = systemOpen(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if descriptor >= 0 {
+            close(descriptor)
+            return
+        }
+        guard errno == EEXIST else {
+            throw DatabaseError(resultCode: .SQLITE_CANTOPEN, message: "cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+private func systemOpen(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32 {
+    open(path, flags, mode)
+}
