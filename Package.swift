@@ -252,6 +252,8 @@ let package = Package(
                 "MilestoneRPC",
                 "MilestoneRPCNIO",
                 "MilestoneServiceRuntime",
+                "MilestoneWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

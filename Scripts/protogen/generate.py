@@ -764,8 +764,10 @@ def run_protoc(protos_dir: Path, protos: list[str], out: Path) -> list[descripto
     if shutil.which("protoc-c") is None:
         raise GenerationError("protoc-c is missing (Debian package protobuf-c-compiler; "
                               "Scripts/install-system-packages installs it)")
-    subprocess.run(["protoc-c", f"-I{protos_dir}", f"--c_out={out}", f"--descriptor_set_out={out / 'set.bin'}",
-                    "--include_source_info", *protos], check=True)
+    result = subprocess.run(["protoc-c", f"-I{protos_dir}", f"--c_out={out}", f"--descriptor_set_out={out / 'set.bin'}",
+                             "--include_source_info", *protos], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise GenerationError(f"protoc-c refused the contract:\n{result.stderr.strip()}")
     return list(descriptor_pb2.FileDescriptorSet.FromString((out / "set.bin").read_bytes()).file)
 
 

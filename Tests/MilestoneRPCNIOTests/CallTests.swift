@@ -7,7 +7,7 @@ import MilestoneWire
 import Synchronization
 import Testing
 
-@Suite("Calls over TCP")
+@Suite("Calls over TCP", .timeLimit(.minutes(1)))
 struct CallTests {
     @Test("health: the server is SERVING; an unknown service is NOT_FOUND")
     func health() async throws {

@@ -8,7 +8,7 @@ import MilestoneWire
 import NIOCore
 import Testing
 
-@Suite("Framing and malformed input over TCP")
+@Suite("Framing and malformed input over TCP", .timeLimit(.minutes(1)))
 struct FramingTests {
     @Test("a frame split across reads is reassembled")
     func splitFrame() async throws {

@@ -7,7 +7,7 @@ import MilestoneTesting
 import MilestoneWire
 import Testing
 
-@Suite("Server lifecycle over TCP")
+@Suite("Server lifecycle over TCP", .timeLimit(.minutes(1)))
 struct LifecycleTests {
     @Test("graceful drain: calls in flight finish, new calls get UNAVAILABLE, health says NOT_SERVING")
     func drain() async throws {

@@ -1,7 +1,7 @@
 import MilestoneWire
 import Testing
 
-@Suite("Envelope codec")
+@Suite("Envelope codec", .timeLimit(.minutes(1)))
 struct EnvelopeCodecTests {
     private func roundTrip<M: WireMessage>(_ message: M) throws -> M {
         try M(wireBytes: try message.wireBytes())
@@ -157,7 +157,7 @@ struct EnvelopeCodecTests {
     }
 }
 
-@Suite("Generated services and enums")
+@Suite("Generated services and enums", .timeLimit(.minutes(1)))
 struct GeneratedCodeTests {
     @Test("methods carry their wire name and idempotency from Protos/")
     func methods() {

@@ -322,12 +322,12 @@ struct DirectoryStore: Sendable {
     ) async throws -> T {
         do {
             let result = try await self.database.writer.write(body)
-            logger.debug("directory write committed", metadata: ["operation": "\(operation)"])
+            logger.debug("directory write committed", metadata: ["operation": "\(operation.prefix { $0 != "(" })"])
             return result
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             throw DirectoryError(.alreadyExists, "a concurrent change took the same name or slug; retry")
         } catch let error as DatabaseError {
-            logger.error("directory write failed", metadata: ["operation": "\(operation)", "error": "\(error)"])
+            logger.error("directory write failed", metadata: ["operation": "\(operation.prefix { $0 != "(" })", "error": "\(error)"])
             throw error
         }
     }
@@ -337,7 +337,7 @@ struct DirectoryStore: Sendable {
         logger: Logger,
         _ body: @escaping @Sendable (Database) throws -> T
     ) async throws -> T {
-        logger.trace("directory read", metadata: ["operation": "\(operation)"])
+        logger.trace("directory read", metadata: ["operation": "\(operation.prefix { $0 != "(" })"])
         return try await self.database.writer.read(body)
     }
 
