@@ -41,6 +41,18 @@ let package = Package(
             name: "CMilestoneProtos",
             dependencies: ["CProtobufC"]
         ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+
+        // OpenSSL's libcrypto behind a Swift API: random bytes, SHA-256, HMAC, constant-time comparison.
+        .target(
+            name: "MilestoneCrypto",
+            dependencies: ["COpenSSL"],
+            swiftSettings: swiftSettings
+        ),
 
         // The wire layer: Swift message types generated from Protos/, bridged to protobuf-c.
         .target(
@@ -90,6 +102,7 @@ let package = Package(
         .target(
             name: "MilestoneDirectory",
             dependencies: [
+                "MilestoneCrypto",
                 "MilestoneRPC",
                 "MilestoneStorage",
                 "MilestoneWire",
@@ -222,6 +235,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "MilestoneCryptoTests",
+            dependencies: ["MilestoneCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "MilestoneRPCTests",
             dependencies: [
                 "MilestoneRPC",
@@ -263,6 +281,8 @@ let package = Package(
             dependencies: [
                 "MilestoneClient",
                 "MilestoneDirectory",
+                "MilestoneStorage",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 "MilestoneDirectoryTesting",
                 "MilestoneRPC",
                 "MilestoneRPCNIO",

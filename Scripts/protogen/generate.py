@@ -693,7 +693,11 @@ def rpc_file(reg: Registry, pf: descriptor_pb2.FileDescriptorProto) -> str | Non
             w.dedent()
             w(f") async throws -> {reg.message(meth.output_type)} {{")
             w.indent()
-            w(f"try await self.caller.unary({swift}.{member}, request, options: options)")
+            if meth.options.idempotency_level == descriptor_pb2.MethodOptions.IDEMPOTENCY_UNKNOWN:
+                # A mutation: an idempotency key makes retries safe (the server applies it at most once).
+                w(f"try await self.caller.unary({swift}.{member}, request, options: options.withIdempotencyKey())")
+            else:
+                w(f"try await self.caller.unary({swift}.{member}, request, options: options)")
             w.dedent()
             w("}")
         w.dedent()

@@ -129,6 +129,7 @@ class OutputTests(unittest.TestCase):
         self.assertIn('case getThing = "milestone.sample.v1.Things/GetThing"', self.rpc)
         self.assertIn("public struct Client: Sendable {", self.rpc)
         self.assertIn("try await self.caller.unary(SampleV1.Things.getThing, request, options: options)", self.rpc)
+        self.assertIn("try await self.caller.unary(SampleV1.Things.forget, request, options: options.withIdempotencyKey())", self.rpc)
         self.assertIn("router.register(SampleV1.Things.forget, access: self.access(for: .forget))", self.rpc)
 
     def test_empty_messages_touch_no_unused_value(self):

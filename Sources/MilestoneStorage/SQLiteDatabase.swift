@@ -46,9 +46,24 @@ package enum SQLiteDatabase {
         grdb.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
         }
-        let pool = try DatabasePool(path: path, configuration: grdb)
-        try migrator.migrate(pool)
-        return pool
+        // Two processes opening a new database together race to switch it to WAL; SQLite answers the loser
+        // "database is locked" without waiting. Retry within the busy timeout, then say what is wrong.
+        let deadline = ContinuousClock.now + configuration.busyTimeout
+        while true {
+            do {
+                let pool = try DatabasePool(path: path, configuration: grdb)
+                try migrator.migrate(pool)
+                return pool
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+                guard ContinuousClock.now < deadline else {
+                    throw DatabaseError(
+                        resultCode: error.resultCode,
+                        message: "\(path) stays locked by another process (is another service running on this data folder?)"
+                    )
+                }
+                usleep(20_000)
+            }
+        }
     }
 
     /// A private in-memory database with the same settings, for tests.

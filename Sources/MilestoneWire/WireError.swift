@@ -14,7 +14,8 @@ public struct WireError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let malformedMessage = Code(.malformedMessage)
         /// A string field holds bytes that are not UTF-8.
         public static let invalidUTF8 = Code(.invalidUTF8)
-        /// A string to encode holds a NUL character, which protobuf-c's C strings cannot carry.
+        /// A string holds a NUL character, which protobuf-c's C strings cannot carry: refused when encoding,
+        /// and when decoding (instead of silently cutting the string at the NUL).
         public static let stringContainsNUL = Code(.stringContainsNUL)
 
         public var description: String {

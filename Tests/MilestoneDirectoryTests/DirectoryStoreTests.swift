@@ -1,6 +1,10 @@
 import Foundation
 @testable import MilestoneDirectory
+import GRDB
 import Logging
+import MilestoneRPC
+import MilestoneStorage
+import Synchronization
 import Testing
 
 @Suite("Directory store (in-memory SQLite)", .timeLimit(.minutes(1)))
@@ -154,13 +158,183 @@ struct DirectoryStoreTests {
         #expect(try await reopened.resolveTenant(slug: "durable", logger: storeLogger).1?.record.id == id)
     }
 
-    @Test("page tokens round trip and garbage is refused")
+    @Test("page tokens round trip; hand-made, truncated, edited or foreign tokens are refused")
     func pageTokens() throws {
+        let key = Array(repeating: UInt8(7), count: 32)
         let token = PageToken(sortKey: "acme ü", id: "org_x")
-        #expect(try PageToken(decoding: token.encoded) == token)
-        for garbage in ["zz", "abc", "00", String(repeating: "ab", count: 2000), PageToken(sortKey: "a", id: "").encoded] {
-            #expect(throws: DirectoryError.self) { try PageToken(decoding: garbage) }
+        let encoded = token.encoded(key: key)
+        #expect(try PageToken(decoding: encoded, key: key) == token)
+        var edited = Array(encoded)
+        edited[5] = edited[5] == "A" ? "B" : "A"
+        let otherKey = Array(repeating: UInt8(8), count: 32)
+        let refused = [
+            "zz", "abc", "00", String(repeating: "ab", count: 3000), String(encoded.dropLast(3)), String(edited),
+            token.encoded(key: otherKey), Base64URL.encode(Array("v1\u{0}acme\u{0}org_x".utf8)), encoded + "=",
+        ]
+        for garbage in refused {
+            #expect(throws: DirectoryError.self, "\(garbage.prefix(40))") { try PageToken(decoding: garbage, key: key) }
+        }
+    }
+
+    @Test("names: NFC and case folding make one name; invisible, bidi and oversized names are refused")
+    func nameRules() async throws {
+        let store = try self.makeStore()
+        let pairs: [(String, String)] = [
+            ("Zu\u{0308}rich AG", "Z\u{00FC}rich AG"),  // NFD and NFC
+            ("E\u{0301}clair", "\u{00C9}CLAIR"),
+            ("Straße GmbH", "STRASSE GMBH"),
+            ("ΟΔΟΣ", "οδος"),                            // final and medial sigma
+        ]
+        for (first, second) in pairs {
+            _ = try await store.createOrganization(name: first, adminEmail: "a@b.example", logger: storeLogger)
+            await #expect(throws: DirectoryError.self, "\(second) must collide with \(first)") {
+                try await store.createOrganization(name: second, adminEmail: "a@b.example", logger: storeLogger)
+            }
+        }
+        let stored = try await store.listOrganizations(pageSize: 50, pageToken: "", namePrefix: "zü", logger: storeLogger)
+        #expect(stored.items.map(\.record.name) == ["Z\u{00FC}rich AG"], "stored in NFC, found by a folded prefix")
+        let refused = [
+            "\u{200B}", "\u{FEFF}", "\u{3164}", "\u{2800}\u{2800}", "Acme\u{200B}Corp", "Acme\u{202E}proC",
+            "Evil\u{2066}Org", "Line\u{2028}Break", "Tab\tName", String(repeating: "a", count: 201),
+            "a" + String(repeating: "\u{0301}", count: 6), String(repeating: "a\u{0301}\u{0302}\u{0303}\u{0304}", count: 200),
+        ]
+        for name in refused {
+            await #expect(throws: DirectoryError.self, "\(name.unicodeScalars.map { String($0.value, radix: 16) })") {
+                try await store.createOrganization(name: name, adminEmail: "a@b.example", logger: storeLogger)
+            }
+        }
+        _ = try await store.createOrganization(name: "Café ☕️ 東京", adminEmail: "a@b.example", logger: storeLogger)
+    }
+
+    @Test("emails: a real address shape, nothing else", arguments: [
+        ("admin@acme.example", true), ("first.last+tag@sub.acme.co", true), ("o'brien@acme.example", true),
+        ("a@xn--bcher-kva.example", true),
+        ("a@1.2", false), ("<script>@acme.example", false), ("a\u{0007}b@acme.example", false), ("a b@acme.example", false),
+        ("a@localhost", false), ("@acme.example", false), ("a@acme..example", false), ("a.@acme.example", false),
+        ("a@-acme.example", false), ("a@acme.example.", false), ("a@acme.e", false), ("a@acme.123", false),
+        ("\"quoted\"@acme.example", false), ("a@[127.0.0.1]", false),
+    ])
+    func emailRules(email: String, valid: Bool) throws {
+        if valid {
+            #expect(try DirectoryValidation.email(email) == email)
+        } else {
+            #expect(throws: DirectoryError.self) { try DirectoryValidation.email(email) }
+        }
+    }
+
+    @Test("an idempotency key replays the first result; the same key with another request is refused")
+    func idempotency() async throws {
+        let store = try self.makeStore()
+        let key = IdempotencyKey(key: "create-acme-1", fingerprint: [1, 2, 3])
+        let first = try await store.createOrganization(name: "Acme", adminEmail: "a@acme.example", idempotency: key, logger: storeLogger)
+        let again = try await store.createOrganization(name: "Acme", adminEmail: "a@acme.example", idempotency: key, logger: storeLogger)
+        #expect(again == first, "the retry returns the first result instead of ALREADY_EXISTS or a second organization")
+        #expect(try await store.listOrganizations(pageSize: 50, pageToken: "", namePrefix: "", logger: storeLogger).items.count == 1)
+        let reused = IdempotencyKey(key: "create-acme-1", fingerprint: [9])
+        await #expect(throws: DirectoryError.self) {
+            try await store.createOrganization(name: "Other", adminEmail: "a@acme.example", idempotency: reused, logger: storeLogger)
+        }
+        let tenantKey = IdempotencyKey(key: "create-eu", fingerprint: [4])
+        let tenant = try await store.createTenant(slug: "acme-eu", displayName: "EU", organizationID: nil, idempotency: tenantKey, logger: storeLogger)
+        #expect(try await store.createTenant(slug: "acme-eu", displayName: "EU", organizationID: nil, idempotency: tenantKey, logger: storeLogger) == tenant)
+    }
+
+    @Test("remove of a tenant already in no organization succeeds (idempotent); of another's tenant is refused")
+    func removeIsIdempotent() async throws {
+        let store = try self.makeStore()
+        let acme = try await store.createOrganization(name: "Acme", adminEmail: "a@acme.example", logger: storeLogger).record.id
+        let other = try await store.createOrganization(name: "Other", adminEmail: "a@other.example", logger: storeLogger).record.id
+        let free = try await store.createTenant(slug: "free", displayName: "Free", organizationID: nil, logger: storeLogger).id
+        let taken = try await store.createTenant(slug: "taken", displayName: "Taken", organizationID: other, logger: storeLogger).id
+        #expect(try await store.removeTenant(organizationID: acme, tenantID: free, logger: storeLogger).tenantIDs.isEmpty)
+        await #expect(throws: DirectoryError(.failedPrecondition, "tenant \(taken) belongs to organization \(other), not \(acme)")) {
+            try await store.removeTenant(organizationID: acme, tenantID: taken, logger: storeLogger)
+        }
+    }
+
+    @Test("a write while another process holds the write lock is UNAVAILABLE, not INTERNAL")
+    func busyDatabase() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("milestone-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("directory.sqlite").path
+        let store = DirectoryStore(
+            database: try DirectoryDatabase.open(path: path, configuration: SQLiteDatabaseConfiguration(busyTimeout: .milliseconds(50)))
+        )
+        // Another connection takes the write lock and holds it, on a thread of its own, until released.
+        let holder = try DatabaseQueue(path: path)
+        let locked = AsyncSignal()
+        let release = DispatchSemaphore(value: 0)
+        let holding = Thread {
+            try? holder.inTransaction(.immediate) { _ in
+                locked.fire()
+                release.wait()
+                return .rollback
+            }
+        }
+        holding.start()
+        await locked.wait()
+        await #expect(throws: DirectoryError.databaseBusy) {
+            try await store.createOrganization(name: "Blocked", adminEmail: "a@b.example", logger: storeLogger)
+        }
+        release.signal()
+        _ = try await store.createOrganization(name: "Unblocked", adminEmail: "a@b.example", logger: storeLogger)
+        #expect(DirectoryError.databaseBusy.code.rpcCode == .unavailable)
+    }
+
+    @Test("the database and its -wal and -shm files are private (0600), even in a world-readable folder")
+    func fileModes() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("milestone-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("directory.sqlite").path
+        let store = DirectoryStore(database: try DirectoryDatabase.open(path: path))
+        _ = try await store.createOrganization(name: "Private", adminEmail: "a@b.example", logger: storeLogger)
+        for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
+            #expect(try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int == 0o600, "\(file)")
+        }
+        #expect(FileManager.default.fileExists(atPath: path + "-wal"))
+    }
+
+    @Test("two services opening one new database at once both start")
+    func concurrentOpen() async throws {
+        for _ in 0..<8 {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("milestone-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let path = folder.appendingPathComponent("directory.sqlite").path
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<2 {
+                    group.addTask { _ = try DirectoryDatabase.open(path: path) }
+                }
+                try await group.waitForAll()
+            }
         }
     }
 }
 let storeLogger = Logger(label: "milestone.test.store") { _ in SwiftLogNoOpLogHandler() }
+
+/// A one-shot signal, fired from any thread and awaited without polling.
+final class AsyncSignal: Sendable {
+    private let state = Mutex<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func fire() {
+        let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.fired = true
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = self.state.withLock { state -> Bool in
+                if state.fired { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+}

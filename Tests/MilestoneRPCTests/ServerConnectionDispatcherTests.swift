@@ -70,7 +70,7 @@ struct ServerConnectionDispatcherTests {
             maxFrameSize: 4 << 20,
             maxConcurrentCalls: maxConcurrentCalls,
             logger: quietLogger
-        ) { bytes in sink.write(bytes) }
+        ) { bytes, completion in sink.write(bytes, completion) }
     }
 
     @Test("a call is answered with its id, status and the request id")
@@ -144,7 +144,7 @@ struct ServerConnectionDispatcherTests {
         let dispatcher = ServerConnectionDispatcher(
             pipeline: ServerPipeline(router: router, interceptors: []),
             scheduler: ManualTimerScheduler(), peer: "test", maxFrameSize: 4 << 20, logger: quietLogger
-        ) { bytes in sink.write(bytes) }
+        ) { bytes, completion in sink.write(bytes, completion) }
         try await withDispatcher(dispatcher) { send in
             _ = send(requestFrame(id: 1, method: method.name))
             let response = try #require(await sink.waitForResponses(1).first)
@@ -262,6 +262,41 @@ struct ServerConnectionDispatcherTests {
             #expect(refused.status == .resourceExhausted)
             #expect(refused.message.contains("limit 2"))
             #expect(dispatcher.callsInFlight == 2)
+        }
+    }
+
+    @Test("answered calls whose response is not yet written count against the in-flight limit")
+    func unwrittenResponsesCount() async throws {
+        let sink = FrameSink(holdsWrites: true)
+        let dispatcher = self.makeDispatcher(maxConcurrentCalls: 2, sink: sink)
+        try await withDispatcher(dispatcher) { send in
+            let check = HealthV1.Health.check.name
+            _ = send(requestFrame(id: 1, method: check))
+            _ = send(requestFrame(id: 2, method: check))
+            _ = await sink.waitForResponses(2)  // answered, but the peer has not read them
+            _ = send(requestFrame(id: 3, method: check))
+            let refused = try #require(await sink.waitForResponses(3).last)
+            #expect(refused.callID == 3)
+            #expect(refused.status == .resourceExhausted)
+            sink.completeWrites()  // the peer reads: room again
+            _ = send(requestFrame(id: 4, method: check))
+            let accepted = try #require(await sink.waitForResponses(4).last)
+            #expect(accepted.callID == 4)
+            #expect(accepted.status == .ok)
+        }
+    }
+
+    @Test("a request id that could forge log lines is replaced; a safe one is echoed", arguments: [
+        ("req-1:ok_2.x", true), ("line\nbreak", false), ("spa ce", false), (String(repeating: "a", count: 129), false), ("", false),
+    ])
+    func requestIDs(requestID: String, echoed: Bool) async throws {
+        let sink = FrameSink()
+        try await withDispatcher(self.makeDispatcher(sink: sink)) { send in
+            _ = send(requestFrame(id: 1, method: HealthV1.Health.check.name, metadata: [("x-request-id", requestID)]))
+            let response = try #require(await sink.waitForResponses(1).first)
+            let returned = try #require(Metadata(wireEntries: response.metadata)["x-request-id"])
+            #expect((returned == requestID) == echoed)
+            #expect(Metadata.isSafeIdentifier(returned))
         }
     }
 

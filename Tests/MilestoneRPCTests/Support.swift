@@ -45,12 +45,36 @@ final class FrameSink: Sendable {
     private struct State {
         var frames: [RPCV1.Frame] = []
         var waiters: [(condition: Condition, continuation: CheckedContinuation<Void, Never>)] = []
+        /// Completions not called yet: the "socket" has not taken these bytes.
+        var unwritten: [@Sendable () -> Void] = []
     }
 
     private let state = Mutex(State())
+    /// When true, written frames stay "unwritten" (their completions wait) until ``completeWrites()``.
+    let holdsWrites: Bool
 
-    func write(_ bytes: [UInt8]) {
+    init(holdsWrites: Bool = false) {
+        self.holdsWrites = holdsWrites
+    }
+
+    /// Completes every held write, as a peer that finally reads.
+    func completeWrites() {
+        let completions = self.state.withLock { state in
+            defer { state.unwritten.removeAll() }
+            return state.unwritten
+        }
+        for completion in completions { completion() }
+    }
+
+    func write(_ bytes: [UInt8], _ completion: (@Sendable () -> Void)?) {
         let frame = try! RPCV1.Frame(wireBytes: bytes)
+        if let completion {
+            if self.holdsWrites {
+                self.state.withLock { $0.unwritten.append(completion) }
+            } else {
+                completion()
+            }
+        }
         let ready = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.frames.append(frame)
             let frames = state.frames

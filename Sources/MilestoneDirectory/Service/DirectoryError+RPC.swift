@@ -16,6 +16,7 @@ extension DirectoryError.Code {
         case .alreadyExists: .alreadyExists
         case .failedPrecondition: .failedPrecondition
         case .aborted: .aborted
+        case .unavailable: .unavailable
         default: .internal
         }
     }

@@ -1,5 +1,6 @@
 public import MilestoneRPC
 public import MilestoneWire
+import MilestoneCrypto
 
 /// The `milestone.directory.v1.Directory` RPC service: turns each request into a store operation (which
 /// validates it) and the result into its response. Store errors become statuses in one place
@@ -13,6 +14,19 @@ public struct DirectoryService: DirectoryV1.Directory.ServiceProtocol {
 
     init(store: DirectoryStore) {
         self.store = store
+    }
+
+    /// The call's `idempotency-key`, with a fingerprint of the method and request; nil without one.
+    static func idempotencyKey(_ request: some WireMessage, _ context: ServerContext) throws -> IdempotencyKey? {
+        guard let key = context.requestMetadata[Metadata.Keys.idempotencyKey] else { return nil }
+        guard Metadata.isSafeIdentifier(key) else {
+            throw RPCError(
+                code: .invalidArgument,
+                message: "idempotency-key: must be 1-128 letters, digits, '.', '_', ':' or '-'"
+            )
+        }
+        let bytes = Array(context.method.utf8) + [0] + (try request.wireBytes())
+        return IdempotencyKey(key: key, fingerprint: Crypto.sha256(bytes))
     }
 
     public func access(for method: DirectoryV1.Directory.Method) -> MethodAccess {
@@ -32,7 +46,7 @@ public struct DirectoryService: DirectoryV1.Directory.ServiceProtocol {
         context: ServerContext
     ) async throws -> DirectoryV1.Organization {
         DirectoryV1.Organization(
-            try await self.store.createOrganization(name: request.name, adminEmail: request.adminEmail, logger: context.logger)
+            try await self.store.createOrganization(name: request.name, adminEmail: request.adminEmail, idempotency: try Self.idempotencyKey(request, context), logger: context.logger)
         )
     }
 
@@ -66,7 +80,7 @@ public struct DirectoryService: DirectoryV1.Directory.ServiceProtocol {
                 name: request.name.isEmpty ? nil : request.name,
                 adminEmail: request.adminEmail.isEmpty ? nil : request.adminEmail,
                 expectedVersion: request.expectedVersion,
-                logger: context.logger
+                idempotency: try Self.idempotencyKey(request, context), logger: context.logger
             )
         )
     }
@@ -80,7 +94,7 @@ public struct DirectoryService: DirectoryV1.Directory.ServiceProtocol {
                 id: request.id,
                 unassignTenants: request.unassignTenants,
                 expectedVersion: request.expectedVersion,
-                logger: context.logger
+                idempotency: try Self.idempotencyKey(request, context), logger: context.logger
             )
         )
     }
@@ -94,7 +108,7 @@ public struct DirectoryService: DirectoryV1.Directory.ServiceProtocol {
                 organizationID: request.organizationID,
                 tenantIDs: request.tenantIDs,
                 move: request.moveFromOtherOrganizations,
-                logger: context.logger
+                idempotency: try Self.idempotencyKey(request, context), logger: context.logger
             )
         )
     }
@@ -108,7 +122,7 @@ public struct DirectoryService: DirectoryV1.Directory.ServiceProtocol {
                 organizationID: request.organizationID,
                 tenantID: request.tenantID,
                 move: request.moveFromOtherOrganization,
-                logger: context.logger
+                idempotency: try Self.idempotencyKey(request, context), logger: context.logger
             )
         )
     }
@@ -119,7 +133,7 @@ public struct DirectoryService: DirectoryV1.Directory.ServiceProtocol {
     ) async throws -> DirectoryV1.Organization {
         DirectoryV1.Organization(
             try await self.store.removeTenant(
-                organizationID: request.organizationID, tenantID: request.tenantID, logger: context.logger
+                organizationID: request.organizationID, tenantID: request.tenantID, idempotency: try Self.idempotencyKey(request, context), logger: context.logger
             )
         )
     }
@@ -135,7 +149,7 @@ public struct DirectoryService: DirectoryV1.Directory.ServiceProtocol {
                 slug: request.slug,
                 displayName: request.displayName,
                 organizationID: request.organizationID.isEmpty ? nil : request.organizationID,
-                logger: context.logger
+                idempotency: try Self.idempotencyKey(request, context), logger: context.logger
             )
         )
     }
@@ -175,7 +189,7 @@ public struct DirectoryService: DirectoryV1.Directory.ServiceProtocol {
                 displayName: request.displayName.isEmpty ? nil : request.displayName,
                 slug: request.slug.isEmpty ? nil : request.slug,
                 expectedVersion: request.expectedVersion,
-                logger: context.logger
+                idempotency: try Self.idempotencyKey(request, context), logger: context.logger
             )
         )
     }
@@ -184,7 +198,7 @@ public struct DirectoryService: DirectoryV1.Directory.ServiceProtocol {
         _ request: DirectoryV1.DeleteTenantRequest,
         context: ServerContext
     ) async throws -> DirectoryV1.DeleteTenantResponse {
-        try await self.store.deleteTenant(id: request.id, expectedVersion: request.expectedVersion, logger: context.logger)
+        try await self.store.deleteTenant(id: request.id, expectedVersion: request.expectedVersion, idempotency: try Self.idempotencyKey(request, context), logger: context.logger)
         return DirectoryV1.DeleteTenantResponse()
     }
 

@@ -3,7 +3,7 @@
 public struct DirectoryError: Error, Hashable, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable {
         private enum Value: Hashable, Sendable {
-            case invalidArgument, notFound, alreadyExists, failedPrecondition, aborted
+            case invalidArgument, notFound, alreadyExists, failedPrecondition, aborted, unavailable
         }
 
         private let value: Value
@@ -18,6 +18,8 @@ public struct DirectoryError: Error, Hashable, Sendable, CustomStringConvertible
         public static let failedPrecondition = Code(.failedPrecondition)
         /// A stale version: re-read and retry.
         public static let aborted = Code(.aborted)
+        /// The database is busy (another process holds its write lock): retry later.
+        public static let unavailable = Code(.unavailable)
 
         /// The code's canonical name, as the RPC status it stands for: `NOT_FOUND`.
         public var name: String {
@@ -27,6 +29,7 @@ public struct DirectoryError: Error, Hashable, Sendable, CustomStringConvertible
             case .alreadyExists: "ALREADY_EXISTS"
             case .failedPrecondition: "FAILED_PRECONDITION"
             case .aborted: "ABORTED"
+            case .unavailable: "UNAVAILABLE"
             }
         }
     }
@@ -52,4 +55,10 @@ public struct DirectoryError: Error, Hashable, Sendable, CustomStringConvertible
     static func tenantNotFound(_ id: String) -> DirectoryError {
         DirectoryError(.notFound, "tenant \"\(id.prefix(100))\" does not exist")
     }
+}
+
+extension DirectoryError {
+    static let databaseBusy = DirectoryError(
+        .unavailable, "the directory database is busy (another process holds its write lock); retry shortly"
+    )
 }

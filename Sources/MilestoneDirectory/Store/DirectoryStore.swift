@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import Logging
 
@@ -27,15 +28,15 @@ struct DirectoryStore: Sendable {
 
     // MARK: Organizations
 
-    func createOrganization(name: String, adminEmail: String, logger: Logger) async throws -> OrganizationSnapshot {
+    func createOrganization(name: String, adminEmail: String, idempotency: IdempotencyKey? = nil, logger: Logger) async throws -> OrganizationSnapshot {
         let name = try DirectoryValidation.name(name, field: "name")
         let adminEmail = try DirectoryValidation.email(adminEmail)
         let now = self.now()
         let record = OrganizationRecord(
-            id: DirectoryIDs.organization(), name: name, nameKey: name.lowercased(), adminEmail: adminEmail,
+            id: DirectoryIDs.organization(), name: name, nameKey: DirectoryValidation.nameKey(name), adminEmail: adminEmail,
             createdAt: now, updatedAt: now, version: 1
         )
-        return try await self.write(#function, logger: logger) { db in
+        return try await self.write(#function, idempotency: idempotency, logger: logger) { db in
             try Self.requireUniqueName(db, key: record.nameKey, name: name, except: nil)
             try record.insert(db)
             return OrganizationSnapshot(record: record, tenantIDs: [])
@@ -49,8 +50,8 @@ struct DirectoryStore: Sendable {
 
     func listOrganizations(pageSize: Int32, pageToken: String, namePrefix: String, logger: Logger) async throws -> Page<OrganizationSnapshot> {
         let limit = try DirectoryValidation.pageSize(pageSize)
-        let after = pageToken.isEmpty ? nil : try PageToken(decoding: pageToken)
-        let prefix = namePrefix.trimmingWhitespace.lowercased()
+        let after = pageToken.isEmpty ? nil : try PageToken(decoding: pageToken, key: self.database.pageTokenKey)
+        let prefix = DirectoryValidation.nameKey(namePrefix.trimmingWhitespace)
         return try await self.read(#function, logger: logger) { db in
             var conditions: [String] = []
             var arguments: StatementArguments = []
@@ -70,12 +71,12 @@ struct DirectoryStore: Sendable {
             )
             let page = Array(records.prefix(limit))
             let tenants = try Self.tenantIDs(db, organizationIDs: page.map(\.id))
-            let next = records.count > limit ? page.last.map { PageToken(sortKey: $0.nameKey, id: $0.id).encoded } : nil
+            let next = records.count > limit ? page.last.map { PageToken(sortKey: $0.nameKey, id: $0.id).encoded(key: self.database.pageTokenKey) } : nil
             return Page(items: page.map { OrganizationSnapshot(record: $0, tenantIDs: tenants[$0.id] ?? []) }, nextPageToken: next)
         }
     }
 
-    func updateOrganization(id: String, name: String?, adminEmail: String?, expectedVersion: UInt64, logger: Logger) async throws -> OrganizationSnapshot {
+    func updateOrganization(id: String, name: String?, adminEmail: String?, expectedVersion: UInt64, idempotency: IdempotencyKey? = nil, logger: Logger) async throws -> OrganizationSnapshot {
         let id = try DirectoryValidation.id(id, field: "id")
         let name = try name.map { try DirectoryValidation.name($0, field: "name") }
         let adminEmail = try adminEmail.map { try DirectoryValidation.email($0) }
@@ -83,13 +84,13 @@ struct DirectoryStore: Sendable {
             throw DirectoryError.invalid("expected_version", "is required: send the version you read")
         }
         let now = self.now()
-        return try await self.write(#function, logger: logger) { db in
+        return try await self.write(#function, idempotency: idempotency, logger: logger) { db in
             var record = try Self.organizationRecord(db, id: id)
             try Self.requireVersion(expectedVersion, of: record.version, what: "organization \(id)")
             if let name {
-                try Self.requireUniqueName(db, key: name.lowercased(), name: name, except: id)
+                try Self.requireUniqueName(db, key: DirectoryValidation.nameKey(name), name: name, except: id)
                 record.name = name
-                record.nameKey = name.lowercased()
+                record.nameKey = DirectoryValidation.nameKey(name)
             }
             if let adminEmail { record.adminEmail = adminEmail }
             record.updatedAt = now
@@ -100,10 +101,10 @@ struct DirectoryStore: Sendable {
     }
 
     /// Deletes an organization; returns the tenants it unassigned.
-    func deleteOrganization(id: String, unassignTenants: Bool, expectedVersion: UInt64, logger: Logger) async throws -> [String] {
+    func deleteOrganization(id: String, unassignTenants: Bool, expectedVersion: UInt64, idempotency: IdempotencyKey? = nil, logger: Logger) async throws -> [String] {
         let id = try DirectoryValidation.id(id, field: "id")
         let now = self.now()
-        return try await self.write(#function, logger: logger) { db in
+        return try await self.write(#function, idempotency: idempotency, logger: logger) { db in
             let snapshot = try Self.snapshot(db, id: id)
             if expectedVersion != 0 {
                 try Self.requireVersion(expectedVersion, of: snapshot.record.version, what: "organization \(id)")
@@ -126,7 +127,7 @@ struct DirectoryStore: Sendable {
     }
 
     /// Replaces the organization's whole set of tenants, atomically.
-    func setOrganizationTenants(organizationID: String, tenantIDs: [String], move: Bool, logger: Logger) async throws -> OrganizationSnapshot {
+    func setOrganizationTenants(organizationID: String, tenantIDs: [String], move: Bool, idempotency: IdempotencyKey? = nil, logger: Logger) async throws -> OrganizationSnapshot {
         let organizationID = try DirectoryValidation.id(organizationID, field: "organization_id")
         guard tenantIDs.count <= 10_000 else {
             throw DirectoryError.invalid("tenant_ids", "at most 10000 tenants per call (got \(tenantIDs.count))")
@@ -139,7 +140,7 @@ struct DirectoryStore: Sendable {
         let wanted = unique
         let seen = uniqueSet
         let now = self.now()
-        return try await self.write(#function, logger: logger) { db in
+        return try await self.write(#function, idempotency: idempotency, logger: logger) { db in
             _ = try Self.organizationRecord(db, id: organizationID)
             var changed = false
             for tenantID in wanted {
@@ -158,11 +159,11 @@ struct DirectoryStore: Sendable {
         }
     }
 
-    func addTenant(organizationID: String, tenantID: String, move: Bool, logger: Logger) async throws -> OrganizationSnapshot {
+    func addTenant(organizationID: String, tenantID: String, move: Bool, idempotency: IdempotencyKey? = nil, logger: Logger) async throws -> OrganizationSnapshot {
         let organizationID = try DirectoryValidation.id(organizationID, field: "organization_id")
         let tenantID = try DirectoryValidation.id(tenantID, field: "tenant_id")
         let now = self.now()
-        return try await self.write(#function, logger: logger) { db in
+        return try await self.write(#function, idempotency: idempotency, logger: logger) { db in
             _ = try Self.organizationRecord(db, id: organizationID)
             let tenant = try Self.tenantRecord(db, id: tenantID)
             if try Self.assign(db, tenant: tenant, to: organizationID, move: move, now: now) {
@@ -172,11 +173,11 @@ struct DirectoryStore: Sendable {
         }
     }
 
-    func removeTenant(organizationID: String, tenantID: String, logger: Logger) async throws -> OrganizationSnapshot {
+    func removeTenant(organizationID: String, tenantID: String, idempotency: IdempotencyKey? = nil, logger: Logger) async throws -> OrganizationSnapshot {
         let organizationID = try DirectoryValidation.id(organizationID, field: "organization_id")
         let tenantID = try DirectoryValidation.id(tenantID, field: "tenant_id")
         let now = self.now()
-        return try await self.write(#function, logger: logger) { db in
+        return try await self.write(#function, idempotency: idempotency, logger: logger) { db in
             _ = try Self.organizationRecord(db, id: organizationID)
             let tenant = try Self.tenantRecord(db, id: tenantID)
             if tenant.organizationID == organizationID {
@@ -191,7 +192,7 @@ struct DirectoryStore: Sendable {
 
     // MARK: Tenants
 
-    func createTenant(slug: String, displayName: String, organizationID: String?, logger: Logger) async throws -> TenantRecord {
+    func createTenant(slug: String, displayName: String, organizationID: String?, idempotency: IdempotencyKey? = nil, logger: Logger) async throws -> TenantRecord {
         let slug = try DirectoryValidation.slug(slug)
         let displayName = try DirectoryValidation.name(displayName, field: "display_name")
         let now = self.now()
@@ -199,7 +200,7 @@ struct DirectoryStore: Sendable {
             id: DirectoryIDs.tenant(), slug: slug, displayName: displayName, organizationID: nil,
             createdAt: now, updatedAt: now, version: 1
         )
-        return try await self.write(#function, logger: logger) { db in
+        return try await self.write(#function, idempotency: idempotency, logger: logger) { db in
             try Self.requireUniqueSlug(db, slug, except: nil)
             var record = record
             if let organizationID, !organizationID.isEmpty {
@@ -226,7 +227,7 @@ struct DirectoryStore: Sendable {
         logger: Logger
     ) async throws -> Page<TenantRecord> {
         let limit = try DirectoryValidation.pageSize(pageSize)
-        let after = pageToken.isEmpty ? nil : try PageToken(decoding: pageToken)
+        let after = pageToken.isEmpty ? nil : try PageToken(decoding: pageToken, key: self.database.pageTokenKey)
         if unassignedOnly && !organizationID.isEmpty {
             throw DirectoryError.invalid("unassigned_only", "cannot be combined with organization_id")
         }
@@ -256,12 +257,12 @@ struct DirectoryStore: Sendable {
                 arguments: arguments + [limit + 1]
             )
             let page = Array(records.prefix(limit))
-            let next = records.count > limit ? page.last.map { PageToken(sortKey: $0.slug, id: $0.id).encoded } : nil
+            let next = records.count > limit ? page.last.map { PageToken(sortKey: $0.slug, id: $0.id).encoded(key: self.database.pageTokenKey) } : nil
             return Page(items: page, nextPageToken: next)
         }
     }
 
-    func updateTenant(id: String, displayName: String?, slug: String?, expectedVersion: UInt64, logger: Logger) async throws -> TenantRecord {
+    func updateTenant(id: String, displayName: String?, slug: String?, expectedVersion: UInt64, idempotency: IdempotencyKey? = nil, logger: Logger) async throws -> TenantRecord {
         let id = try DirectoryValidation.id(id, field: "id")
         let displayName = try displayName.map { try DirectoryValidation.name($0, field: "display_name") }
         let slug = try slug.map { try DirectoryValidation.slug($0) }
@@ -269,7 +270,7 @@ struct DirectoryStore: Sendable {
             throw DirectoryError.invalid("expected_version", "is required: send the version you read")
         }
         let now = self.now()
-        return try await self.write(#function, logger: logger) { db in
+        return try await self.write(#function, idempotency: idempotency, logger: logger) { db in
             var record = try Self.tenantRecord(db, id: id)
             try Self.requireVersion(expectedVersion, of: record.version, what: "tenant \(id)")
             if let slug, slug != record.slug {
@@ -284,10 +285,10 @@ struct DirectoryStore: Sendable {
         }
     }
 
-    func deleteTenant(id: String, expectedVersion: UInt64, logger: Logger) async throws {
+    func deleteTenant(id: String, expectedVersion: UInt64, idempotency: IdempotencyKey? = nil, logger: Logger) async throws {
         let id = try DirectoryValidation.id(id, field: "id")
         let now = self.now()
-        try await self.write(#function, logger: logger) { db in
+        _ = try await self.write(#function, idempotency: idempotency, logger: logger) { db -> Bool in
             let record = try Self.tenantRecord(db, id: id)
             if expectedVersion != 0 {
                 try Self.requireVersion(expectedVersion, of: record.version, what: "tenant \(id)")
@@ -296,6 +297,7 @@ struct DirectoryStore: Sendable {
                 try Self.touchOrganization(db, id: organizationID, now: now)
             }
             try db.execute(sql: "DELETE FROM tenant WHERE id = ?", arguments: [id])
+            return true
         }
     }
 
@@ -315,19 +317,38 @@ struct DirectoryStore: Sendable {
     // MARK: Helpers (inside transactions)
 
     /// Runs `body` in one write transaction; logs the commit with the caller's request metadata.
-    private func write<T: Sendable>(
+    ///
+    /// With an idempotency key, the transaction first looks the key up: a key seen before (within
+    /// ``idempotencyWindow``) with the same request returns the result recorded then, and `body` does not run;
+    /// the same key with another request is refused. Otherwise the result is recorded with the key in the same
+    /// transaction as the change, so a retry can never apply it twice.
+    private func write<T: Codable & Sendable>(
         _ operation: String,
+        idempotency: IdempotencyKey?,
         logger: Logger,
         _ body: @escaping @Sendable (Database) throws -> T
     ) async throws -> T {
+        let name = String(operation.prefix { $0 != "(" })
+        let now = self.now()
         do {
-            let result = try await self.database.writer.write(body)
-            logger.debug("directory write committed", metadata: ["operation": "\(operation.prefix { $0 != "(" })"])
+            let (result, replayed) = try await self.database.writer.write { db -> (T, Bool) in
+                guard let idempotency else { return (try body(db), false) }
+                if let recorded = try IdempotencyLedger.recorded(db, key: idempotency, operation: name, now: now) {
+                    return (try JSONDecoder().decode(T.self, from: recorded), true)
+                }
+                let result = try body(db)
+                try IdempotencyLedger.record(db, key: idempotency, operation: name, result: try JSONEncoder().encode(result), now: now)
+                return (result, false)
+            }
+            logger.debug(replayed ? "directory write replayed (idempotency key seen before)" : "directory write committed", metadata: ["operation": "\(name)"])
             return result
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             throw DirectoryError(.alreadyExists, "a concurrent change took the same name or slug; retry")
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+            logger.warning("directory write refused: the database is busy", metadata: ["operation": "\(name)"])
+            throw DirectoryError.databaseBusy
         } catch let error as DatabaseError {
-            logger.error("directory write failed", metadata: ["operation": "\(operation.prefix { $0 != "(" })", "error": "\(error)"])
+            logger.error("directory write failed", metadata: ["operation": "\(name)", "error": "\(error)"])
             throw error
         }
     }
@@ -338,7 +359,11 @@ struct DirectoryStore: Sendable {
         _ body: @escaping @Sendable (Database) throws -> T
     ) async throws -> T {
         logger.trace("directory read", metadata: ["operation": "\(operation.prefix { $0 != "(" })"])
-        return try await self.database.writer.read(body)
+        do {
+            return try await self.database.writer.read(body)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+            throw DirectoryError.databaseBusy
+        }
     }
 
     private static func organizationRecord(_ db: Database, id: String) throws -> OrganizationRecord {

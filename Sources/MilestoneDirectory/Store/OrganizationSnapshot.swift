@@ -1,5 +1,5 @@
 /// An organization with the ids of its tenants, ordered by slug.
-struct OrganizationSnapshot: Hashable, Sendable {
+struct OrganizationSnapshot: Codable, Hashable, Sendable {
     var record: OrganizationRecord
     var tenantIDs: [String]
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The rules of PRODUCT.md §2 for names, slugs, emails and page sizes.
 enum DirectoryValidation {
     static let maximumNameLength = 200
@@ -11,19 +13,75 @@ enum DirectoryValidation {
         "support", "system", "t", "www",
     ]
 
-    /// A trimmed organization or display name, 1-200 characters.
+    /// The most UTF-8 bytes a name may take (200 characters of up to 4 bytes each).
+    static let maximumNameBytes = 800
+    /// The most combining marks one character of a name may carry.
+    static let maximumCombiningMarks = 4
+
+    /// A name people read (an organization's, a tenant's display name): NFC-normalized, trimmed, 1-200
+    /// characters and at most 800 bytes, with something visible in it; no control, bidi-control or other
+    /// invisible (default-ignorable) characters, no line breaks, at most 4 combining marks per character.
     static func name(_ value: String, field: String) throws(DirectoryError) -> String {
-        let trimmed = value.trimmingWhitespace
+        let trimmed = value.precomposedStringWithCanonicalMapping.trimmingWhitespace
         if trimmed.isEmpty {
             throw .invalid(field, "must not be empty")
         }
-        if trimmed.count > maximumNameLength {
-            throw .invalid(field, "must be at most \(maximumNameLength) characters (got \(trimmed.count))")
+        if trimmed.utf8.count > maximumNameBytes || trimmed.count > maximumNameLength {
+            throw .invalid(field, "must be at most \(maximumNameLength) characters (got \(trimmed.count), \(trimmed.utf8.count) bytes)")
         }
-        if trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-            throw .invalid(field, "must not contain control characters")
+        for scalar in trimmed.unicodeScalars {
+            let properties = scalar.properties
+            if properties.generalCategory == .control || scalar == "\u{2028}" || scalar == "\u{2029}" {
+                throw .invalid(field, "must not contain control characters or line breaks")
+            }
+            if properties.isBidiControl {
+                throw .invalid(field, "must not contain bidirectional control characters (U+\(hex(scalar)))")
+            }
+            if properties.isDefaultIgnorableCodePoint && !Self.allowedInvisibles.contains(scalar) {
+                throw .invalid(field, "must not contain invisible characters (U+\(hex(scalar)))")
+            }
+        }
+        for character in trimmed {
+            let marks = character.unicodeScalars.filter {
+                [.nonspacingMark, .enclosingMark].contains($0.properties.generalCategory)
+            }.count
+            if marks > maximumCombiningMarks {
+                throw .invalid(field, "has a character with \(marks) combining marks (at most \(maximumCombiningMarks))")
+            }
+        }
+        guard trimmed.unicodeScalars.contains(where: Self.isVisible) else {
+            throw .invalid(field, "must contain a visible character")
         }
         return trimmed
+    }
+
+    /// Invisible characters that are part of visible text: emoji presentation selectors and the joiner of
+    /// emoji sequences.
+    private static let allowedInvisibles: Set<Unicode.Scalar> = ["\u{FE0E}", "\u{FE0F}", "\u{200D}"]
+
+    /// A letter, digit, punctuation or symbol that draws something (the Braille blank does not).
+    private static func isVisible(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar == "\u{2800}" || scalar.properties.isDefaultIgnorableCodePoint { return false }
+        switch scalar.properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
+            .decimalNumber, .letterNumber, .otherNumber,
+            .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation, .initialPunctuation,
+            .finalPunctuation, .otherPunctuation, .mathSymbol, .currencySymbol, .modifierSymbol, .otherSymbol:
+            return true
+        default:
+            return false
+        }
+    }
+
+    private static func hex(_ scalar: Unicode.Scalar) -> String {
+        let digits = String(scalar.value, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+
+    /// How names are compared for uniqueness: NFC, then full case folding (upper-casing first maps "ß" to
+    /// "SS" and both sigmas to "Σ"), so "Straße GmbH" = "STRASSE GMBH" and "Zürich" (NFC) = "Zürich" (NFD).
+    static func nameKey(_ name: String) -> String {
+        name.precomposedStringWithCanonicalMapping.uppercased().lowercased().precomposedStringWithCanonicalMapping
     }
 
     /// `^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`, not reserved.
@@ -50,28 +108,38 @@ enum DirectoryValidation {
         return value
     }
 
-    /// A plausible email address: one `@`, a local part of 1-64 characters, a domain of dot-separated
-    /// labels with a dot in it, at most 254 characters, no spaces.
+    /// An email address (RFC 5321/5322's common form): `local@domain`, at most 254 bytes; the local part
+    /// 1-64 characters of letters, digits and ``!#$%&'*+/=?^_`{|}~-`` with single inner dots; the domain at
+    /// least two dot-separated labels of letters, digits and inner hyphens (1-63 each), ending in a top-level
+    /// domain of letters (or `xn--` punycode): so `a@1.2`, `<script>@x.example` and addresses with
+    /// spaces or control characters are refused.
     static func email(_ value: String, field: String = "admin_email") throws(DirectoryError) -> String {
         let trimmed = value.trimmingWhitespace
         guard !trimmed.isEmpty else {
             throw .invalid(field, "must not be empty")
         }
-        let problem = "\"\(trimmed.prefix(80))\" is not a valid email address"
-        guard trimmed.utf8.count <= 254, !trimmed.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+        let shown = String(trimmed.unicodeScalars.filter { $0.properties.generalCategory != .control }.prefix(80))
+        let problem = "\"\(shown)\" is not a valid email address"
+        guard trimmed.utf8.count <= 254 else {
             throw .invalid(field, problem)
         }
         let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, let local = parts.first, let domain = parts.last,
-            (1...64).contains(local.utf8.count), !local.hasPrefix("."), !local.hasSuffix("."), !local.contains("..")
+        guard parts.count == 2, let local = parts.first, let domain = parts.last else {
+            throw .invalid(field, problem)
+        }
+        let atext = Set("!#$%&'*+/=?^_`{|}~-".unicodeScalars)
+        guard (1...64).contains(local.utf8.count), !local.hasPrefix("."), !local.hasSuffix("."), !local.contains(".."),
+            local.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || atext.contains($0) || $0 == ".") })
         else {
             throw .invalid(field, problem)
         }
         let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
-        guard labels.count >= 2, labels.allSatisfy({ label in
+        guard domain.utf8.count <= 253, labels.count >= 2, labels.allSatisfy({ label in
             (1...63).contains(label.utf8.count) && !label.hasPrefix("-") && !label.hasSuffix("-")
-                && label.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" }
-        }) else {
+                && label.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" }
+        }), let tld = labels.last,
+            tld.hasPrefix("xn--") || (tld.count >= 2 && tld.unicodeScalars.allSatisfy { $0.properties.isAlphabetic })
+        else {
             throw .invalid(field, problem)
         }
         return trimmed

@@ -1,6 +1,6 @@
 /// Key-value pairs sent with a call or its response. Keys are lowercase; a key may repeat.
 ///
-/// Well-known keys: `authorization` (`Bearer TOKEN`) and `x-request-id`.
+/// Well-known keys: `authorization` (`Bearer TOKEN`), `x-request-id` and `idempotency-key`.
 public struct Metadata: Hashable, Sendable, ExpressibleByDictionaryLiteral, Sequence {
     public private(set) var entries: [(key: String, value: String)]
 
@@ -54,6 +54,20 @@ public struct Metadata: Hashable, Sendable, ExpressibleByDictionaryLiteral, Sequ
     public enum Keys {
         public static let authorization = "authorization"
         public static let requestID = "x-request-id"
+        /// A client-chosen key that makes a mutating call safe to repeat: a server that saw the key (with
+        /// the same request) within its window answers with the first call's result instead of applying it
+        /// again. The client library sets one on every call of a non-idempotent method.
+        public static let idempotencyKey = "idempotency-key"
+    }
+
+    /// Whether `value` can serve as a request id or an idempotency key: 1-128 characters of letters,
+    /// digits, `.`, `_`, `:` and `-` (nothing that could forge a log line or hide in one).
+    public static func isSafeIdentifier(_ value: String) -> Bool {
+        let bytes = value.utf8
+        return (1...128).contains(bytes.count) && bytes.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == 0x2E || byte == 0x5F || byte == 0x3A || byte == 0x2D
+        }
     }
 }
 

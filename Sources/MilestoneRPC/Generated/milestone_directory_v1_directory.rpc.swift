@@ -112,7 +112,7 @@ extension DirectoryV1.Directory {
             _ request: DirectoryV1.CreateOrganizationRequest = .init(),
             options: CallOptions = .default
         ) async throws -> DirectoryV1.Organization {
-            try await self.caller.unary(DirectoryV1.Directory.createOrganization, request, options: options)
+            try await self.caller.unary(DirectoryV1.Directory.createOrganization, request, options: options.withIdempotencyKey())
         }
 
         public func getOrganization(
@@ -133,14 +133,14 @@ extension DirectoryV1.Directory {
             _ request: DirectoryV1.UpdateOrganizationRequest = .init(),
             options: CallOptions = .default
         ) async throws -> DirectoryV1.Organization {
-            try await self.caller.unary(DirectoryV1.Directory.updateOrganization, request, options: options)
+            try await self.caller.unary(DirectoryV1.Directory.updateOrganization, request, options: options.withIdempotencyKey())
         }
 
         public func deleteOrganization(
             _ request: DirectoryV1.DeleteOrganizationRequest = .init(),
             options: CallOptions = .default
         ) async throws -> DirectoryV1.DeleteOrganizationResponse {
-            try await self.caller.unary(DirectoryV1.Directory.deleteOrganization, request, options: options)
+            try await self.caller.unary(DirectoryV1.Directory.deleteOrganization, request, options: options.withIdempotencyKey())
         }
 
         public func setOrganizationTenants(
@@ -168,7 +168,7 @@ extension DirectoryV1.Directory {
             _ request: DirectoryV1.CreateTenantRequest = .init(),
             options: CallOptions = .default
         ) async throws -> DirectoryV1.Tenant {
-            try await self.caller.unary(DirectoryV1.Directory.createTenant, request, options: options)
+            try await self.caller.unary(DirectoryV1.Directory.createTenant, request, options: options.withIdempotencyKey())
         }
 
         public func getTenant(
@@ -189,14 +189,14 @@ extension DirectoryV1.Directory {
             _ request: DirectoryV1.UpdateTenantRequest = .init(),
             options: CallOptions = .default
         ) async throws -> DirectoryV1.Tenant {
-            try await self.caller.unary(DirectoryV1.Directory.updateTenant, request, options: options)
+            try await self.caller.unary(DirectoryV1.Directory.updateTenant, request, options: options.withIdempotencyKey())
         }
 
         public func deleteTenant(
             _ request: DirectoryV1.DeleteTenantRequest = .init(),
             options: CallOptions = .default
         ) async throws -> DirectoryV1.DeleteTenantResponse {
-            try await self.caller.unary(DirectoryV1.Directory.deleteTenant, request, options: options)
+            try await self.caller.unary(DirectoryV1.Directory.deleteTenant, request, options: options.withIdempotencyKey())
         }
 
         /// The hot path: a tenant by slug, with its organization.

@@ -50,7 +50,7 @@ extension TestingV1.Echo {
             _ request: TestingV1.EchoRequest = .init(),
             options: CallOptions = .default
         ) async throws -> TestingV1.EchoResponse {
-            try await self.caller.unary(TestingV1.Echo.echoOnce, request, options: options)
+            try await self.caller.unary(TestingV1.Echo.echoOnce, request, options: options.withIdempotencyKey())
         }
     }
 }

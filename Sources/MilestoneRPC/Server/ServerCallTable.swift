@@ -25,7 +25,7 @@ package struct ServerCallTable {
     /// The highest call id accepted, for GoAway's `last_call_id`.
     package private(set) var lastAcceptedCallID: UInt64 = 0
     /// Calls removed from `calls` whose response is still being written.
-    private var answering = 0
+    package private(set) var answering = 0
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
 
     /// The most calls that may run at once on the connection.
@@ -54,7 +54,9 @@ package struct ServerCallTable {
             if self.calls[callID] != nil {
                 return .rejectDuplicateID
             }
-            if self.calls.count >= self.maxConcurrentCalls {
+            // Answered calls whose response is still unwritten count too: a peer that does not read cannot
+            // make the server hold more than the limit's worth of responses.
+            if self.calls.count + self.answering >= self.maxConcurrentCalls {
                 return .rejectTooManyCalls
             }
             self.calls[callID] = Call(cancellation: cancellation, timer: nil)

@@ -8,7 +8,8 @@ import Synchronization
 ///
 /// The transport calls ``serve(_:)`` with a function that reads the connection's frames and hands each to
 /// the dispatcher; ``serve(_:)`` returns once reading ended and every call's task has finished. Encoded
-/// frames go out through the `write` function the transport gives.
+/// frames go out through the `write` function the transport gives, which calls a response's completion
+/// once its bytes are written: until then the call still counts against the in-flight limit.
 package final class ServerConnectionDispatcher: Sendable {
     /// What the transport does with the connection after a frame.
     package enum Outcome: Sendable, Equatable {
@@ -31,14 +32,20 @@ package final class ServerConnectionDispatcher: Sendable {
     private let table: Mutex<ServerCallTable>
     private let pipeline: ServerPipeline
     private let scheduler: any CallTimerScheduler
-    private let write: @Sendable ([UInt8]) -> Void
+    private let write: Write
     private let peer: String
     private let logger: Logger
     private let maxFrameSize: Int
     private let taskExecutor: (any TaskExecutor)?
 
-    /// - Parameter taskExecutor: where the calls' tasks run (the transport's I/O thread), or nil for the
-    ///   default executor.
+    /// Writes one encoded frame; calls the completion, if any, once the bytes are written (or cannot be).
+    package typealias Write = @Sendable (_ bytes: [UInt8], _ completion: (@Sendable () -> Void)?) -> Void
+
+    /// - Parameters:
+    ///   - taskExecutor: where the calls' tasks run (the transport's I/O thread), or nil for the default
+    ///     executor.
+    ///   - maxConcurrentCalls: calls in flight at once, counting answered calls whose response is not
+    ///     written yet; more get RESOURCE_EXHAUSTED.
     package init(
         pipeline: ServerPipeline,
         scheduler: any CallTimerScheduler,
@@ -47,7 +54,7 @@ package final class ServerConnectionDispatcher: Sendable {
         maxFrameSize: Int,
         maxConcurrentCalls: Int = .max,
         logger: Logger,
-        write: @escaping @Sendable ([UInt8]) -> Void
+        write: @escaping Write
     ) {
         self.table = Mutex(ServerCallTable(maxConcurrentCalls: maxConcurrentCalls))
         self.pipeline = pipeline
@@ -109,7 +116,8 @@ package final class ServerConnectionDispatcher: Sendable {
             return self.protocolViolation("call id 0 is reserved")
         }
         let metadata = Metadata(wireEntries: request.metadata)
-        let requestID = metadata[Metadata.Keys.requestID].flatMap { $0.isEmpty || $0.utf8.count > 128 ? nil : $0 }
+        // A client's request id is echoed and logged only when it is a safe identifier; otherwise one is made.
+        let requestID = metadata[Metadata.Keys.requestID].flatMap { Metadata.isSafeIdentifier($0) ? $0 : nil }
             ?? self.makeRequestID()
 
         let cancellation = CallCancellation()
@@ -216,8 +224,7 @@ package final class ServerConnectionDispatcher: Sendable {
             return  // The deadline, a cancel or the connection's end answered it already.
         }
         call.timer?.cancel()
-        self.sendResponse(callID: callID, requestID: context.requestID, result)
-        self.answered()
+        self.sendResponse(callID: callID, requestID: context.requestID, result, then: self.answered)
     }
 
     /// The call's deadline passed: cancel its task and answer DEADLINE_EXCEEDED, on the timer's thread.
@@ -227,9 +234,9 @@ package final class ServerConnectionDispatcher: Sendable {
         self.sendResponse(
             callID: callID,
             requestID: requestID,
-            .failure(RPCError(code: .deadlineExceeded, message: "the deadline passed before the call finished"))
+            .failure(RPCError(code: .deadlineExceeded, message: "the deadline passed before the call finished")),
+            then: self.answered
         )
-        self.answered()
     }
 
     private func receiveCancel(callID: UInt64) {
@@ -245,10 +252,10 @@ package final class ServerConnectionDispatcher: Sendable {
     /// Answers an accepted call that never reached a handler.
     private func answerNow(callID: UInt64, requestID: String, _ error: RPCError) {
         guard self.table.withLock({ $0.finish(callID: callID) }) != nil else { return }
-        self.sendResponse(callID: callID, requestID: requestID, .failure(error))
-        self.answered()
+        self.sendResponse(callID: callID, requestID: requestID, .failure(error), then: self.answered)
     }
 
+    /// A response was written: the call no longer counts against the in-flight limit.
     private func answered() {
         let waiters = self.table.withLock { $0.answered() }
         for waiter in waiters { waiter.resume() }
@@ -312,7 +319,12 @@ package final class ServerConnectionDispatcher: Sendable {
         self.send(RPCV1.Frame(kind: .goAway(goAway)))
     }
 
-    private func sendResponse(callID: UInt64, requestID: String, _ result: Result<ServerResponse, RPCError>) {
+    private func sendResponse(
+        callID: UInt64,
+        requestID: String,
+        _ result: Result<ServerResponse, RPCError>,
+        then completion: (@Sendable () -> Void)? = nil
+    ) {
         var response = RPCV1.CallResponse()
         response.callID = callID
         switch result {
@@ -335,7 +347,7 @@ package final class ServerConnectionDispatcher: Sendable {
         do {
             let bytes = try RPCV1.Frame(kind: .response(response)).wireBytes()
             if bytes.count <= self.maxFrameSize {
-                self.write(bytes)
+                self.write(bytes, completion)
                 return
             }
             fallback.status = .resourceExhausted
@@ -346,14 +358,15 @@ package final class ServerConnectionDispatcher: Sendable {
             fallback.message = "the response could not be encoded"
         }
         self.logger.error("response not sent", metadata: ["call-id": "\(callID)", "reason": "\(fallback.message)"])
-        self.send(RPCV1.Frame(kind: .response(fallback)))
+        self.send(RPCV1.Frame(kind: .response(fallback)), then: completion)
     }
 
-    private func send(_ frame: RPCV1.Frame) {
+    private func send(_ frame: RPCV1.Frame, then completion: (@Sendable () -> Void)? = nil) {
         do {
-            self.write(try frame.wireBytes())
+            self.write(try frame.wireBytes(), completion)
         } catch {
             self.logger.error("frame could not be encoded", metadata: ["error": "\(error)"])
+            completion?()
         }
     }
 

@@ -91,7 +91,8 @@ public final class RPCClient: RPCCaller, Service, Sendable {
         if let token = self.configuration.token, metadata[Metadata.Keys.authorization] == nil {
             metadata[Metadata.Keys.authorization] = "Bearer \(token)"
         }
-        let retryPolicy = options.retries && method.isIdempotent ? self.configuration.retry : .none
+        let retryable = method.isIdempotent || options.idempotencyKey != nil
+        let retryPolicy = options.retries && retryable ? self.configuration.retry : .none
         var generator = SystemRandomNumberGenerator()
         var attempt = 1
         while true {

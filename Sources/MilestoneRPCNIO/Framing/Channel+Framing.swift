@@ -2,25 +2,42 @@ import NIOCore
 import NIOExtras
 
 extension ChannelPipeline.SynchronousOperations {
-    /// Adds the length-prefixed framing, both ways, and wraps the channel for async use.
-    func addFraming(maxFrameSize: Int) throws {
-        try self.addHandler(ByteToMessageHandler(LengthPrefixedFrameDecoder(maxFrameSize: maxFrameSize)))
+    /// Adds the length-prefixed framing, both ways.
+    func addFraming(_ decoder: LengthPrefixedFrameDecoder) throws {
+        try self.addHandler(ByteToMessageHandler(decoder))
         try self.addHandler(LengthFieldPrepender(lengthFieldBitLength: .fourBytes))
     }
 }
 
+/// An accepted connection: its frames as an async channel, and the gate that tells whether its output is
+/// within bounds.
+struct ServerConnectionChannel: Sendable {
+    let frames: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    let writability: WritabilityGate
+}
+
 extension Channel {
-    /// A channel with framing, as an async channel of frames.
-    func wrapFramed(
-        maxFrameSize: Int,
-        idleTimeout: Duration? = nil
-    ) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
-        if let idleTimeout {
-            try self.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: TimeAmount(idleTimeout)))
-            try self.pipeline.syncOperations.addHandler(CloseOnIdleHandler())
-        }
-        try self.pipeline.syncOperations.addFraming(maxFrameSize: maxFrameSize)
+    /// A client's channel with framing, as an async channel of frames.
+    func wrapFramed(maxFrameSize: Int) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+        try self.pipeline.syncOperations.addFraming(LengthPrefixedFrameDecoder(maxFrameSize: maxFrameSize))
         return try NIOAsyncChannel(wrappingChannelSynchronously: self)
+    }
+
+    /// A server connection's channel: idle timeout, frame deadlines, framing and the writability gate.
+    func wrapFramedForServer(_ configuration: RPCServerConfiguration) throws -> ServerConnectionChannel {
+        let operations = self.pipeline.syncOperations
+        try operations.addHandler(IdleStateHandler(readTimeout: TimeAmount(configuration.idleTimeout)))
+        try operations.addHandler(CloseOnIdleHandler())
+        let gate = WritabilityGate()
+        try operations.addHandler(gate)
+        try operations.addFraming(
+            LengthPrefixedFrameDecoder(
+                maxFrameSize: configuration.maxFrameSize,
+                frameTimeout: configuration.frameTimeout,
+                firstFrameTimeout: configuration.firstFrameTimeout
+            )
+        )
+        return ServerConnectionChannel(frames: try NIOAsyncChannel(wrappingChannelSynchronously: self), writability: gate)
     }
 }
 

@@ -6,10 +6,12 @@ import NIOCore
 extension RPCServer {
     /// Serves one accepted connection until the client closes it, it breaks the protocol, or the server
     /// drains it; returns once every call's task on it has ended. Errors stay with this connection.
-    func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+    func serve(_ accepted: ServerConnectionChannel) async {
+        let connection = accepted.frames
         let peer = connection.channel.remoteAddress?.description ?? "unknown peer"
-        let admitted = self.connectionOpened()
-        defer { self.connectionClosed() }
+        let peerAddress = connection.channel.remoteAddress?.ipAddress ?? peer
+        let admission = self.connectionOpened(peer: peerAddress)
+        defer { self.connectionClosed(peer: peerAddress) }
         let logger = {
             var logger = self.logger
             logger[metadataKey: "peer"] = "\(peer)"
@@ -28,13 +30,22 @@ extension RPCServer {
                     maxFrameSize: self.configuration.maxFrameSize,
                     maxConcurrentCalls: self.configuration.maxConcurrentCallsPerConnection,
                     logger: logger
-                ) { bytes in
-                    writer.write(bytes)
+                ) { bytes, completion in
+                    writer.write(bytes, completion: completion)
                 }
-                guard admitted else {
+                switch admission {
+                case .admitted:
+                    break
+                case .overServerLimit:
                     dispatcher.goAway(
                         .resourceExhausted,
                         "the server is at its limit of \(self.configuration.maxConnections) connections; retry later"
+                    )
+                    return
+                case .overPeerLimit:
+                    dispatcher.goAway(
+                        .resourceExhausted,
+                        "this address already has \(self.configuration.maxConnectionsPerPeer) connections, the most one peer may hold; reuse one"
                     )
                     return
                 }
@@ -49,7 +60,9 @@ extension RPCServer {
                         // Returns when the client left, broke the protocol, or the drain closed the
                         // connection, and every call's task has ended.
                         await dispatcher.serve { receive in
-                            await Self.readFrames(inbound, into: receive, dispatcher: dispatcher, logger: logger)
+                            await Self.readFrames(
+                                inbound, into: receive, dispatcher: dispatcher, writability: accepted.writability, logger: logger
+                            )
                         }
                         group.cancelAll()
                     }
@@ -64,10 +77,13 @@ extension RPCServer {
         _ inbound: NIOAsyncChannelInboundStream<ByteBuffer>,
         into receive: (ServerConnectionDispatcher.InboundFrame) -> ServerConnectionDispatcher.Outcome,
         dispatcher: ServerConnectionDispatcher,
+        writability: WritabilityGate,
         logger: Logger
     ) async {
         do {
             for try await buffer in inbound {
+                // A peer that does not read its responses gets no more requests read until it does.
+                await writability.waitUntilWritable()
                 let frame = Result { try buffer.withUnsafeReadableBytes { try RPCV1.Frame(wireBytes: $0) } }
                 if case .close = receive(.init(frame, byteCount: buffer.readableBytes)) {
                     return
@@ -76,6 +92,8 @@ extension RPCServer {
         } catch let error as FrameTooLargeError {
             dispatcher.goAway(.resourceExhausted, "\(error)")
         } catch let error as TruncatedFrameError {
+            logger.warning("connection closed", metadata: ["reason": "\(error)"])
+        } catch let error as FrameDeadlineError {
             logger.warning("connection closed", metadata: ["reason": "\(error)"])
         } catch {
             logger.debug("connection read failed", metadata: ["error": "\(error)"])

@@ -114,17 +114,18 @@ public final class RPCServer: Service, Sendable {
         if case .insecureNoAuthentication = self.configuration.authentication {
             self.logger.warning("serving WITHOUT authentication: every access rule is ignored (tests only)")
         }
-        let serverChannel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+        let serverChannel: NIOAsyncChannel<ServerConnectionChannel, Never>
         do {
-            let maxFrameSize = self.configuration.maxFrameSize
-            let idleTimeout = self.configuration.idleTimeout
+            let configuration = self.configuration
+            let unwritten = configuration.maxUnwrittenBytesPerConnection
             serverChannel = try await ServerBootstrap(group: self.eventLoopGroup)
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-                .bind(host: self.configuration.endpoint.host, port: self.configuration.endpoint.port) { channel in
+                .childChannelOption(.writeBufferWaterMark, value: .init(low: unwritten / 2, high: unwritten))
+                .bind(host: configuration.endpoint.host, port: configuration.endpoint.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.wrapFramed(maxFrameSize: maxFrameSize, idleTimeout: idleTimeout)
+                        try channel.wrapFramedForServer(configuration)
                     }
                 }
         } catch {
@@ -200,12 +201,18 @@ public final class RPCServer: Service, Sendable {
         }
     }
 
-    /// Counts a connection in; returns whether it is within the limit.
-    func connectionOpened() -> Bool {
-        self.state.withLock { $0.connectionOpened(limit: self.configuration.maxConnections) }
+    /// Counts a connection in; returns whether it is within the server's and its peer's limits.
+    func connectionOpened(peer: String) -> RPCServerLifecycle<any Channel>.Admission {
+        self.state.withLock {
+            $0.connectionOpened(
+                peer: peer,
+                limit: self.configuration.maxConnections,
+                perPeerLimit: self.configuration.maxConnectionsPerPeer
+            )
+        }
     }
 
-    func connectionClosed() {
-        self.state.withLock { $0.connectionClosed() }
+    func connectionClosed(peer: String) {
+        self.state.withLock { $0.connectionClosed(peer: peer) }
     }
 }

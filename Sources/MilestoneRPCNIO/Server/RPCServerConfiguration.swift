@@ -21,8 +21,21 @@ public struct RPCServerConfiguration: Sendable {
     public var maxFrameSize: Int
     /// Connections beyond this many are told GoAway (RESOURCE_EXHAUSTED) and closed (default 1024).
     public var maxConnections: Int
-    /// Calls beyond this many in flight on one connection get RESOURCE_EXHAUSTED (default 1024).
+    /// Connections from one peer address beyond this many are told GoAway (RESOURCE_EXHAUSTED), so that one
+    /// client cannot take every slot (default 128).
+    public var maxConnectionsPerPeer: Int
+    /// Calls beyond this many in flight on one connection get RESOURCE_EXHAUSTED; answered calls whose
+    /// response is not yet written still count (default 1024).
     public var maxConcurrentCallsPerConnection: Int
+    /// Reading from a connection pauses while more than this many bytes of its responses wait to be
+    /// written (the peer is not reading), and resumes below half of it (default 1 MiB).
+    public var maxUnwrittenBytesPerConnection: Int
+    /// A frame must arrive whole within this long of its first byte, or the connection is closed
+    /// (default 30 s).
+    public var frameTimeout: Duration
+    /// A connection must send its first complete frame within this long of opening, or it is closed
+    /// (default 10 s).
+    public var firstFrameTimeout: Duration
     /// A connection that sends nothing (not even a keepalive ping) for this long is closed (default 5 min).
     public var idleTimeout: Duration
     /// On shutdown, calls in flight get this long to finish before they are cancelled (default 10 s).
@@ -33,7 +46,11 @@ public struct RPCServerConfiguration: Sendable {
         authentication: Authentication,
         maxFrameSize: Int = 4 * 1024 * 1024,
         maxConnections: Int = 1024,
+        maxConnectionsPerPeer: Int = 128,
         maxConcurrentCallsPerConnection: Int = 1024,
+        maxUnwrittenBytesPerConnection: Int = 1 << 20,
+        frameTimeout: Duration = .seconds(30),
+        firstFrameTimeout: Duration = .seconds(10),
         idleTimeout: Duration = .seconds(300),
         drainGracePeriod: Duration = .seconds(10)
     ) {
@@ -41,7 +58,11 @@ public struct RPCServerConfiguration: Sendable {
         self.authentication = authentication
         self.maxFrameSize = maxFrameSize
         self.maxConnections = maxConnections
+        self.maxConnectionsPerPeer = maxConnectionsPerPeer
         self.maxConcurrentCallsPerConnection = maxConcurrentCallsPerConnection
+        self.maxUnwrittenBytesPerConnection = maxUnwrittenBytesPerConnection
+        self.frameTimeout = frameTimeout
+        self.firstFrameTimeout = firstFrameTimeout
         self.idleTimeout = idleTimeout
         self.drainGracePeriod = drainGracePeriod
     }

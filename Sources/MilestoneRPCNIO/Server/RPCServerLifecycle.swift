@@ -130,13 +130,34 @@ struct RPCServerLifecycle<Listener> {
 
     // MARK: Connections
 
-    /// Counts a new connection; returns whether it is within `limit`.
-    mutating func connectionOpened(limit: Int) -> Bool {
-        self.connections += 1
-        return self.connections <= limit
+    enum Admission: Equatable {
+        case admitted
+        /// The server holds `maxConnections` already.
+        case overServerLimit
+        /// This peer address holds its share already.
+        case overPeerLimit
     }
 
-    mutating func connectionClosed() {
+    private var connectionsByPeer: [String: Int] = [:]
+
+    /// Counts a new connection from `peer` (its address without the port); returns whether it is within
+    /// the limits. Every call is matched by ``connectionClosed(peer:)``, admitted or not.
+    mutating func connectionOpened(peer: String, limit: Int, perPeerLimit: Int) -> Admission {
+        self.connections += 1
+        self.connectionsByPeer[peer, default: 0] += 1
+        if self.connections > limit { return .overServerLimit }
+        if self.connectionsByPeer[peer, default: 0] > perPeerLimit { return .overPeerLimit }
+        return .admitted
+    }
+
+    mutating func connectionClosed(peer: String) {
         self.connections -= 1
+        let left = self.connectionsByPeer[peer, default: 1] - 1
+        self.connectionsByPeer[peer] = left > 0 ? left : nil
+    }
+
+    /// Connections counted for `peer`.
+    func connections(from peer: String) -> Int {
+        self.connectionsByPeer[peer, default: 0]
     }
 }

@@ -16,6 +16,14 @@ enum ProtobufCCodec {
         _ type: Message.Type,
         from bytes: UnsafeRawBufferPointer
     ) throws -> Message {
+        switch NULScanner.scan(bytes, descriptor: Message.cDescriptor) {
+        case .nulInField(let field):
+            throw WireError(code: .stringContainsNUL, message: "field \(field) of \(Message.self) contains a NUL character")
+        case .tooDeep:
+            throw WireError(code: .malformedMessage, message: "\(Message.self) nests messages deeper than \(NULScanner.maximumDepth) levels")
+        case nil:
+            break
+        }
         let data = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
         guard let unpacked = protobuf_c_message_unpack(Message.cDescriptor, nil, bytes.count, data) else {
             throw WireError(
