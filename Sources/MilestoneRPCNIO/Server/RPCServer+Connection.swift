@@ -60,7 +60,7 @@ extension RPCServer {
                         // Returns when the client left, broke the protocol, or the drain closed the
                         // connection, and every call's task has ended.
                         await dispatcher.serve { receive in
-                            await Self.readFrames(
+                            await self.readFrames(
                                 inbound, into: receive, dispatcher: dispatcher, writability: accepted.writability, logger: logger
                             )
                         }
@@ -73,7 +73,7 @@ extension RPCServer {
         }
     }
 
-    private static func readFrames(
+    private func readFrames(
         _ inbound: NIOAsyncChannelInboundStream<ByteBuffer>,
         into receive: (ServerConnectionDispatcher.InboundFrame) -> ServerConnectionDispatcher.Outcome,
         dispatcher: ServerConnectionDispatcher,
@@ -83,7 +83,11 @@ extension RPCServer {
         do {
             for try await buffer in inbound {
                 // A peer that does not read its responses gets no more requests read until it does.
-                await writability.waitUntilWritable()
+                if !writability.isWritable {
+                    self.readPauses.increment()
+                    logger.debug("reading paused: the peer is not reading its responses")
+                    await writability.waitUntilWritable()
+                }
                 let frame = Result { try buffer.withUnsafeReadableBytes { try RPCV1.Frame(wireBytes: $0) } }
                 if case .close = receive(.init(frame, byteCount: buffer.readableBytes)) {
                     return

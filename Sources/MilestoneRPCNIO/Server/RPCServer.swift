@@ -14,6 +14,8 @@ public final class RPCServer: Service, Sendable {
 
     let pipeline: ServerPipeline
     let logger: Logger
+    /// How often a connection paused reading because its peer did not read its responses.
+    package let readPauses = EventCounter()
     private let eventLoopGroup: any EventLoopGroup
     private let state = Mutex(RPCServerLifecycle<any Channel>())
 
