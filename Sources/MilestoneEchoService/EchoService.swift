@@ -5,7 +5,8 @@ import Synchronization
 /// The `milestone.testing.v1.Echo` service: answers with what it was sent, after an optional delay, or
 /// fails on request. Counts its calls and the calls it saw cancelled, for tests to check.
 public final class EchoService: TestingV1.Echo.ServiceProtocol {
-    private let counters = Mutex((calls: 0, cancelled: 0))
+    private let callEvents = EventCounter()
+    private let cancelEvents = EventCounter()
     private let methodAccess: MethodAccess
 
     /// - Parameter access: who may call both methods (default: anyone).
@@ -14,22 +15,32 @@ public final class EchoService: TestingV1.Echo.ServiceProtocol {
     }
 
     /// Calls started so far.
-    public var calls: Int { self.counters.withLock { $0.calls } }
+    public var calls: Int { self.callEvents.count }
     /// Calls whose handler was cancelled (client cancel, deadline, drain grace period).
-    public var cancelled: Int { self.counters.withLock { $0.cancelled } }
+    public var cancelled: Int { self.cancelEvents.count }
+
+    /// Returns once at least `count` calls have started.
+    public func waitForCalls(_ count: Int) async {
+        await self.callEvents.wait(atLeast: count)
+    }
+
+    /// Returns once at least `count` handlers have seen their cancellation.
+    public func waitForCancellations(_ count: Int) async {
+        await self.cancelEvents.wait(atLeast: count)
+    }
 
     public func access(for method: TestingV1.Echo.Method) -> MethodAccess {
         self.methodAccess
     }
 
     public func echo(_ request: TestingV1.EchoRequest, context: ServerContext) async throws -> TestingV1.EchoResponse {
-        self.counters.withLock { $0.calls += 1 }
+        self.callEvents.increment()
         let deadlineMillis = context.deadline.map { Int64($0.remaining.wholeMilliseconds) } ?? -1
         if request.delayMillis > 0 {
             do {
                 try await Task.sleep(for: .milliseconds(Int(request.delayMillis)))
             } catch {
-                self.counters.withLock { $0.cancelled += 1 }
+                self.cancelEvents.increment()
                 throw error
             }
         }

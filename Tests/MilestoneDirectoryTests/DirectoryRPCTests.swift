@@ -141,6 +141,43 @@ struct DirectoryRPCTests {
         }
     }
 
+    @Test("a name holding NUL is refused, not stored cut short")
+    func nulInName() async throws {
+        try await withDirectoryTestServer { server throws in
+            let create = WireMethod<RawPayload, DirectoryV1.Organization>(
+                name: DirectoryV1.Directory.createOrganization.name, idempotency: .unknown
+            )
+            // CreateOrganizationRequest{name: "Nul Org\0; hidden suffix", admin_email: "a@nul.example"}, by hand.
+            let name = Array("Nul Org".utf8) + [0] + Array("; hidden suffix".utf8)
+            let email = Array("a@nul.example".utf8)
+            let payload: [UInt8] = [0x0A, UInt8(name.count)] + name + [0x12, UInt8(email.count)] + email
+            let code = await statusCode { try await server.test.client.unary(create, RawPayload(bytes: payload)) }
+            #expect(code == .invalidArgument)
+            #expect(try await server.client.listOrganizations().organizations.isEmpty)
+        }
+    }
+
+    @Test("an idempotency key makes a repeated create return the first result; a reused key with another request is refused")
+    func idempotencyKeys() async throws {
+        try await withDirectoryTestServer { server throws in
+            var options = CallOptions()
+            options.idempotencyKey = "create-acme-2026-11-28"
+            let first = try await server.client.createOrganization(.init(name: "Acme", adminEmail: "a@acme.example"), options: options)
+            let retried = try await server.client.createOrganization(.init(name: "Acme", adminEmail: "a@acme.example"), options: options)
+            #expect(retried == first, "the retry is answered with the first result, not ALREADY_EXISTS")
+            #expect(await statusCode {
+                try await server.client.createOrganization(.init(name: "Other", adminEmail: "a@acme.example"), options: options)
+            } == .invalidArgument)
+            options.idempotencyKey = "bad key\nwith newline"
+            #expect(await statusCode {
+                try await server.client.createOrganization(.init(name: "Third", adminEmail: "a@acme.example"), options: options)
+            } == .invalidArgument)
+            // Without a key of its own, each call of the generated client gets a fresh one: two creates, two results.
+            _ = try await server.client.createTenant(.init(slug: "one", displayName: "One"))
+            #expect(await statusCode { try await server.client.createTenant(.init(slug: "one", displayName: "One")) } == .alreadyExists)
+        }
+    }
+
     @Test("data survives a restart of the service")
     func restart() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("milestone-\(UUID().uuidString)")
@@ -160,3 +197,22 @@ struct DirectoryRPCTests {
     }
 }
 
+
+/// A message whose bytes are given as they are: to send what our encoder would refuse.
+struct RawPayload: WireMessage {
+    var bytes: [UInt8] = []
+
+    init() {}
+
+    init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    init(wireBytes: UnsafeRawBufferPointer) throws {
+        self.bytes = Array(wireBytes)
+    }
+
+    func wireBytes() throws -> [UInt8] {
+        self.bytes
+    }
+}

@@ -17,8 +17,7 @@ struct FramingTests {
             let raw = try await RawConnection.connect(to: test.endpoint)
             let response = try await raw.use { reader, writer throws in
                 for chunk in [bytes[0..<2], bytes[2..<7], bytes[7..<1000], bytes[1000...]] {
-                    try await writer.write(ByteBuffer(bytes: chunk))
-                    try await Task.sleep(for: .milliseconds(20))
+                    try await writer.write(ByteBuffer(bytes: chunk))  // each write is flushed: separate segments
                 }
                 return try await reader.next()?.response
             }
@@ -122,7 +121,6 @@ struct FramingTests {
             try await raw.use { _, writer throws in
                 try await writer.write(ByteBuffer(bytes: [0, 0, 0, 100] + Array(repeating: 0x08, count: 10)))
             }
-            try await Task.sleep(for: .milliseconds(50))
             #expect(try await HealthV1.Health.Client(test.client).check().status == .serving)
         }
     }

@@ -91,6 +91,18 @@ struct ServerStructureTests {
         }
     }
 
+    @Test("generated clients send an idempotency key with non-idempotent methods only")
+    func idempotencyKeys() async throws {
+        try await withTestServer(services: [EchoService()], configuration: .unauthenticated, logger: testLogger) { test throws in
+            let echo = TestingV1.Echo.Client(test.client)
+            #expect(try await echo.echoOnce().metadataKeys.contains("idempotency-key"))
+            #expect(try await !echo.echo().metadataKeys.contains("idempotency-key"))
+            var options = CallOptions()
+            options.idempotencyKey = "mine"
+            #expect(options.withIdempotencyKey().idempotencyKey == "mine", "a key the caller set is kept")
+        }
+    }
+
     @Test("run() returns only after every handler has ended, even one that ignores cancellation")
     func runWaitsForHandlers() async throws {
         let started = TestSignal()

@@ -147,6 +147,29 @@ struct EnvelopeCodecTests {
         #expect(error?.code == .stringContainsNUL)
     }
 
+    @Test("a string holding NUL is refused when decoding, at any depth, instead of being cut at the NUL")
+    func nulWhenDecoding() throws {
+        // HealthCheckRequest{service: "svc\0x"}
+        let flat: [UInt8] = [0x0A, 0x05] + Array("svc".utf8) + [0x00] + Array("x".utf8)
+        #expect(throws: WireError.self) { try HealthV1.HealthCheckRequest(wireBytes: flat) }
+        do {
+            _ = try HealthV1.HealthCheckRequest(wireBytes: flat)
+        } catch let error as WireError {
+            #expect(error.code == .stringContainsNUL)
+            #expect(error.message.contains("service"))
+        }
+        // Frame{request{call_id: 1, metadata: [{key: "authorization", value: "Bearer t\0junk"}]}}
+        let value = Array("Bearer t".utf8) + [0] + Array("junk".utf8)
+        let entry: [UInt8] = [0x0A, 13] + Array("authorization".utf8) + [0x12, UInt8(value.count)] + value
+        let request: [UInt8] = [0x08, 0x01, 0x22, UInt8(entry.count)] + entry
+        let frame: [UInt8] = [0x0A, UInt8(request.count)] + request
+        #expect(throws: WireError.self) { try RPCV1.Frame(wireBytes: frame) }
+        // NUL inside a bytes field is data, not a problem.
+        var echo = TestingV1.EchoRequest()
+        echo.payload = [0, 1, 0]
+        #expect(try self.roundTrip(echo).payload == [0, 1, 0])
+    }
+
     @Test("decoding from any collection of bytes")
     func decodeFromSlice() throws {
         var ping = RPCV1.Ping()

@@ -24,13 +24,4 @@ func echoRequest(text: String = "", payload: [UInt8] = [], delayMillis: UInt32 =
     return request
 }
 
-/// Polls `condition` for up to 5 s.
-func eventually(_ condition: () -> Bool) async throws -> Bool {
-    for _ in 0..<500 {
-        if condition() { return true }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    return condition()
-}
-
 let noRetries = RPCClientConfiguration(retry: .none)
