@@ -179,6 +179,7 @@ let package = Package(
             name: "milestone-directory",
             dependencies: [
                 "MilestoneDirectory",
+                "MilestoneRPC",
                 "MilestoneServiceRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,4 @@
-import ArgumentParser
+public import ArgumentParser
 public import Foundation
 public import Logging
 public import MilestoneRPC
@@ -128,5 +128,27 @@ public struct ServiceSetup: Sendable {
     public init(rpcServices: [any RegistrableRPCService], otherServices: [any Service] = []) {
         self.rpcServices = rpcServices
         self.otherServices = otherServices
+    }
+}
+
+extension ServiceRuntime {
+    /// A service executable's `main`: parses the command line and runs the command, with the exit status
+    /// the `milestone` CLI uses: 0 success, 1 an error (printed), 2 a usage error (printed with the usage).
+    public static func main<Command: AsyncParsableCommand>(_ command: Command.Type) async {
+        do {
+            var parsed = try command.parseAsRoot()
+            if var asyncCommand = parsed as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try parsed.run()
+            }
+        } catch {
+            let code = command.exitCode(for: error)
+            if code == .success {
+                command.exit(withError: error)  // --help, --version
+            }
+            FileHandle.standardError.write(Data((command.fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(code == .validationFailure ? 2 : 1)
+        }
     }
 }

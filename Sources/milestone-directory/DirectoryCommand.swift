@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import MilestoneDirectory
+import MilestoneRPC
 import MilestoneServiceRuntime
 
 /// `milestone-directory`: the directory service on its embedded SQLite database.
@@ -17,8 +18,13 @@ struct DirectoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "milestone-directory",
         abstract: "The Milestone directory service: organizations, tenants and tenant assignment.",
-        discussion: Self.service.help
+        discussion: Self.service.help,
+        version: MilestoneVersion.current
     )
+
+    static func main() async {
+        await ServiceRuntime.main(Self.self)
+    }
 
     @OptionGroup var options: ServiceOptions
 

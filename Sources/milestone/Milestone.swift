@@ -6,6 +6,10 @@ import MilestoneRPC
 enum MilestoneMain {
     /// Exit status: 0 success, 1 an error (printed with its status name), 2 usage.
     static func main() async {
+        if CommandLine.arguments.count == 1 {
+            printError(Milestone.helpMessage())
+            exit(2)
+        }
         do {
             var command = try Milestone.parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -14,7 +18,7 @@ enum MilestoneMain {
                 try command.run()
             }
         } catch let error as RPCError {
-            printError("error: \(error.code): \(error.message)")
+            printError("error: \(error.code): \(Messages.forCLI(error.message))")
             exit(1)
         } catch let error as CLIError {
             printError("error: \(error.message)")
@@ -38,14 +42,16 @@ struct Milestone: AsyncParsableCommand {
         discussion: """
             The directory service's address comes from --directory or MILESTONE_DIRECTORY (default \
             127.0.0.1:7401); the token from MILESTONE_TOKEN, else the admin token in DATA_DIR/credentials.json \
-            (--data-dir or MILESTONE_DATA_DIR, default ./.milestone). Exit status: 0 success, 1 error \
-            (printed as STATUS: message), 2 usage. Shell completion: --generate-completion-script bash|zsh|fish.
+            (--data-dir or MILESTONE_DATA_DIR, default ./.milestone). Organizations are named by name or id, \
+            tenants by slug or id. Exit status: 0 success, 1 error (printed as STATUS: message), 2 usage. \
+            Shell completion: --generate-completion-script bash|zsh|fish.
             """,
+        version: MilestoneVersion.current,
         subcommands: [OrganizationCommand.self, TenantCommand.self, HealthCommand.self]
     )
 }
 
-/// A failure of the CLI itself (an argument that names nothing), reported with exit status 1.
+/// A failure of the CLI itself (an argument that names nothing, no token), reported with exit status 1.
 struct CLIError: Error {
     let message: String
     init(_ message: String) { self.message = message }

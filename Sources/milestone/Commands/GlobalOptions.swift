@@ -18,8 +18,11 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "The data folder holding credentials.json. (env: MILESTONE_DATA_DIR; default: ./.milestone)")
     var dataDir: String?
 
-    @Option(help: "table for people, json for scripts.")
+    @Option(name: [.customShort("o"), .long], help: "table for people, json for scripts.")
     var output: OutputFormat = .table
+
+    @Flag(help: "Tables: show ids, and names in full.")
+    var wide = false
 
     @Option(help: "Seconds to wait for each call.")
     var timeout: Double = 10
@@ -34,38 +37,73 @@ struct GlobalOptions: ParsableArguments {
         get throws {
             let text = self.directory ?? ProcessInfo.processInfo.environment["MILESTONE_DIRECTORY"] ?? "127.0.0.1:7401"
             guard let endpoint = Endpoint(text) else {
-                throw ValidationError("the directory address \"\(text)\" is not HOST:PORT")
+                throw ValidationError("the directory address \"\(text)\" is not HOST:PORT (--directory or MILESTONE_DIRECTORY)")
             }
             return endpoint
         }
     }
 
-    /// MILESTONE_TOKEN, else the admin token of the data folder's credentials file, else none.
-    var token: String? {
-        get throws {
-            let environment = ProcessInfo.processInfo.environment
-            if let token = environment["MILESTONE_TOKEN"], !token.isEmpty {
-                return token
-            }
-            let dataDirectory = self.dataDir ?? environment["MILESTONE_DATA_DIR"] ?? "./.milestone"
-            do {
-                return try LocalCredentials.load(dataDirectory: dataDirectory)?.adminToken
-            } catch {
-                throw CLIError("cannot read \(LocalCredentials.fileURL(dataDirectory: dataDirectory).path): \(error.localizedDescription)")
-            }
+    /// The admin token and where it came from: MILESTONE_TOKEN, else the data folder's credentials file.
+    func token() throws -> (token: String, source: String) {
+        let environment = ProcessInfo.processInfo.environment
+        if let token = environment["MILESTONE_TOKEN"], !token.isEmpty {
+            return (token, "MILESTONE_TOKEN")
         }
+        let dataDirectory = self.dataDir ?? environment["MILESTONE_DATA_DIR"] ?? "./.milestone"
+        let file = LocalCredentials.fileURL(dataDirectory: dataDirectory).standardizedFileURL.path
+        let credentials: LocalCredentials?
+        do {
+            credentials = try LocalCredentials.load(dataDirectory: dataDirectory)
+        } catch {
+            throw CLIError("cannot read the token from \(file): \(error.localizedDescription)")
+        }
+        guard let credentials else {
+            throw CLIError(
+                """
+                no admin token: MILESTONE_TOKEN is not set and there is no \(file). \
+                Run milestone from the folder where Scripts/up ran, pass --data-dir (or MILESTONE_DATA_DIR) with \
+                that folder's .milestone, or set MILESTONE_TOKEN.
+                """
+            )
+        }
+        return (credentials.adminToken, file)
     }
 
-    /// Runs `body` with a client of the directory service.
-    func withDirectory<T: Sendable>(_ body: (DirectoryV1.Directory.Client) async throws -> T) async throws -> T {
+    /// Prints what `body` renders with a client of the directory service.
+    func show(_ body: (DirectoryV1.Directory.Client) async throws -> String) async throws {
+        let text: String = try await self.withDirectory(body)
+        print(text)
+    }
+
+    /// Runs `body` with a client of the directory service, turning connection and token failures into
+    /// messages that say what to do.
+    func withDirectory<T: Sendable>(
+        needsToken: Bool = true,
+        _ body: (DirectoryV1.Directory.Client) async throws -> T
+    ) async throws -> T {
+        let credential = needsToken ? try self.token() : nil
+        let endpoint = try self.endpoint
         let configuration = RPCClientConfiguration(
-            token: try self.token,
+            token: credential?.token,
             defaultTimeout: .milliseconds(Int64(self.timeout * 1000)),
             keepaliveInterval: nil
         )
         let logger = Logger(label: "milestone.cli") { _ in SwiftLogNoOpLogHandler() }
-        return try await withRPCClient(try self.endpoint, configuration: configuration, logger: logger) { rpc in
-            try await body(DirectoryV1.Directory.Client(rpc))
+        do {
+            return try await withRPCClient(endpoint, configuration: configuration, logger: logger) { rpc in
+                try await body(DirectoryV1.Directory.Client(rpc))
+            }
+        } catch let error as RPCError where error.code == .unavailable && error.message.hasPrefix("cannot connect") {
+            throw CLIError(
+                """
+                no directory service answers at \(endpoint). Start one with Scripts/up (or milestone-directory), \
+                or point to one with --directory or MILESTONE_DIRECTORY.
+                """
+            )
+        } catch let error as RPCError where error.code == .unauthenticated {
+            throw CLIError(
+                "UNAUTHENTICATED: the directory service at \(endpoint) refused the admin token from \(credential?.source ?? "nowhere") (\(error.message))"
+            )
         }
     }
 }

@@ -12,7 +12,7 @@ struct HealthCommand: AsyncParsableCommand {
     @Option(help: "A service name; empty for the server as a whole.") var service = ""
 
     func run() async throws {
-        let status = try await self.global.withDirectory { directory in
+        let status = try await self.global.withDirectory(needsToken: false) { directory in
             try await HealthV1.Health.Client(directory.caller).check(.init(service: self.service)).status
         }
         let name = switch status {

@@ -10,11 +10,19 @@ struct OrganizationCommand: AsyncParsableCommand {
         subcommands: [Create.self, List.self, Get.self, Update.self, Delete.self, Tenants.self]
     )
 
-    /// Prints one organization in the chosen format.
-    static func show(_ organization: DirectoryV1.Organization, _ output: OutputFormat) {
-        switch output {
-        case .table: print(Rendering.details(organization))
-        case .json: Rendering.printJSON(Rendering.json(organization))
+    /// One organization in the chosen format: in a table, its tenants by slug.
+    static func render(
+        _ organization: DirectoryV1.Organization,
+        _ directory: DirectoryV1.Directory.Client,
+        _ global: GlobalOptions
+    ) async throws -> String {
+        switch global.output {
+        case .json:
+            return Rendering.jsonText(Rendering.json(organization))
+        case .table:
+            let slugs = organization.tenantIDs.isEmpty
+                ? [] : try await directory.tenants(organizationID: organization.id).collect().map(\.slug)
+            return Rendering.details(organization, tenantSlugs: slugs)
         }
     }
 
@@ -25,10 +33,10 @@ struct OrganizationCommand: AsyncParsableCommand {
         @Option(help: "The administrator's email address.") var adminEmail: String
 
         func run() async throws {
-            let organization = try await self.global.withDirectory { directory in
-                try await directory.createOrganization(.init(name: self.name, adminEmail: self.adminEmail))
+            try await self.global.show { directory in
+                let organization = try await directory.createOrganization(.init(name: self.name, adminEmail: self.adminEmail))
+                return try await OrganizationCommand.render(organization, directory, self.global)
             }
-            OrganizationCommand.show(organization, self.global.output)
         }
     }
 
@@ -37,7 +45,7 @@ struct OrganizationCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Option(help: "Only names starting with this.") var namePrefix = ""
         @Option(help: "Fetch one page of this size (1-500) instead of all.") var pageSize: Int32?
-        @Option(help: "Continue from a previous page.") var pageToken = ""
+        @Option(help: "Continue from a previous page (its next_page_token).") var pageToken = ""
 
         func validate() throws {
             if let pageSize, !(1...500).contains(pageSize) {
@@ -46,83 +54,99 @@ struct OrganizationCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let (organizations, next) = try await self.global.withDirectory { directory -> ([DirectoryV1.Organization], String) in
+            let text = try await self.global.withDirectory { directory -> String in
+                let organizations: [DirectoryV1.Organization]
+                var next = ""
                 if let pageSize = self.pageSize {
                     let page = try await directory.listOrganizations(
                         .init(pageSize: pageSize, pageToken: self.pageToken, namePrefix: self.namePrefix)
                     )
-                    return (page.organizations, page.nextPageToken)
+                    organizations = page.organizations
+                    next = page.nextPageToken
+                } else {
+                    organizations = try await directory.organizations(namePrefix: self.namePrefix).collect()
                 }
-                return (try await directory.organizations(namePrefix: self.namePrefix).collect(), "")
+                switch self.global.output {
+                case .json:
+                    return Rendering.jsonText([
+                        "organizations": organizations.map(Rendering.json), "next_page_token": next,
+                    ] as [String: Any])
+                case .table:
+                    let slugs = organizations.allSatisfy(\.tenantIDs.isEmpty)
+                        ? [:] : try await Dictionary(directory.tenants().collect().map { ($0.id, $0.slug) }) { first, _ in first }
+                    let table = Rendering.organizationTable(organizations, slugs: slugs, wide: self.global.wide)
+                    return next.isEmpty ? table : table + "\nmore: --page-token \(next)"
+                }
             }
-            switch self.global.output {
-            case .table: print(Rendering.organizationTable(organizations))
-            case .json: Rendering.printJSON(organizations.map(Rendering.json))
-            }
-            if !next.isEmpty { printError("more: --page-token \(next)") }
+            print(text)
         }
     }
 
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show an organization.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "Its id or name.") var organization: String
+        @Argument(help: "Its name or id.") var organization: String
 
         func run() async throws {
-            let organization = try await self.global.withDirectory { directory in
-                try await directory.getOrganization(.init(id: try await directory.organizationID(for: self.organization)))
+            try await self.global.show { directory in
+                try await OrganizationCommand.render(try await directory.organization(named: self.organization), directory, self.global)
             }
-            OrganizationCommand.show(organization, self.global.output)
         }
     }
 
     struct Update: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Rename an organization or change its admin email.",
-            discussion: "Without --expected-version, the current version is read first; a concurrent change then fails with ABORTED."
+            discussion: "Without --expected-version, the current version is used; a concurrent change then fails with ABORTED."
         )
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "Its id or name.") var organization: String
+        @Argument(help: "Its name or id.") var organization: String
         @Option(help: "The new name.") var name: String?
         @Option(help: "The new admin email.") var adminEmail: String?
-        @Option(help: "The version you read; the update fails with ABORTED if it changed.") var expectedVersion: UInt64?
+        @Option(help: "The version you read (1 or more); the update fails with ABORTED if it changed.") var expectedVersion: UInt64?
 
         func validate() throws {
             if self.name == nil && self.adminEmail == nil {
                 throw ValidationError("nothing to change: give --name and/or --admin-email")
             }
+            if self.expectedVersion == 0 {
+                throw ValidationError("--expected-version must be 1 or more (leave it out to use the current version)")
+            }
         }
 
         func run() async throws {
-            let organization = try await self.global.withDirectory { directory in
-                let id = try await directory.organizationID(for: self.organization)
-                var version = self.expectedVersion ?? 0
-                if version == 0 { version = try await directory.getOrganization(.init(id: id)).version }
-                return try await directory.updateOrganization(
-                    .init(id: id, name: self.name ?? "", adminEmail: self.adminEmail ?? "", expectedVersion: version)
+            try await self.global.show { directory in
+                let current = try await directory.organization(named: self.organization)
+                let updated = try await directory.updateOrganization(
+                    .init(
+                        id: current.id, name: self.name ?? "", adminEmail: self.adminEmail ?? "",
+                        expectedVersion: self.expectedVersion ?? current.version
+                    )
                 )
+                return try await OrganizationCommand.render(updated, directory, self.global)
             }
-            OrganizationCommand.show(organization, self.global.output)
         }
     }
 
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete an organization.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "Its id or name.") var organization: String
+        @Argument(help: "Its name or id.") var organization: String
         @Flag(help: "Unassign its tenants (required when it has any).") var unassignTenants = false
 
         func run() async throws {
-            let (id, unassigned) = try await self.global.withDirectory { directory in
-                let id = try await directory.organizationID(for: self.organization)
-                return (
-                    id,
-                    try await directory.deleteOrganization(.init(id: id, unassignTenants: self.unassignTenants)).unassignedTenantIDs
-                )
-            }
-            switch self.global.output {
-            case .table: print("deleted \(id)" + (unassigned.isEmpty ? "" : "; unassigned \(unassigned.joined(separator: ", "))"))
-            case .json: Rendering.printJSON(["deleted": id, "unassigned_tenant_ids": unassigned] as [String: Any])
+            try await self.global.show { directory in
+                let organization = try await directory.organization(named: self.organization)
+                let slugs = try await directory.tenants(organizationID: organization.id).collect().map(\.slug)
+                let unassigned = try await directory.deleteOrganization(
+                    .init(id: organization.id, unassignTenants: self.unassignTenants, expectedVersion: organization.version)
+                ).unassignedTenantIDs
+                switch self.global.output {
+                case .table:
+                    return "deleted \(organization.name)" + (unassigned.isEmpty ? "" : "; unassigned \(slugs.joined(separator: ", "))")
+                case .json:
+                    return Rendering.jsonText(["deleted": organization.id, "unassigned_tenant_ids": unassigned] as [String: Any])
+                }
             }
         }
     }
@@ -137,60 +161,72 @@ struct OrganizationCommand: AsyncParsableCommand {
         struct Set: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Replace the organization's tenants with exactly these (none: remove all).")
             @OptionGroup var global: GlobalOptions
-            @Argument(help: "The organization's id or name.") var organization: String
-            @Argument(help: "Tenant ids or slugs.") var tenants: [String] = []
+            @Argument(help: "The organization's name or id.") var organization: String
+            @Argument(help: "Tenant slugs or ids.") var tenants: [String] = []
             @Flag(help: "Take tenants that belong to another organization.") var move = false
 
             func run() async throws {
-                let organization = try await self.global.withDirectory { directory in
-                    let id = try await directory.organizationID(for: self.organization)
-                    var tenantIDs: [String] = []
-                    for tenant in self.tenants { tenantIDs.append(try await directory.tenantID(for: tenant)) }
-                    return try await directory.setOrganizationTenants(
-                        .init(organizationID: id, tenantIDs: tenantIDs, moveFromOtherOrganizations: self.move)
+                try await self.global.show { directory in
+                    let before = try await directory.organization(named: self.organization)
+                    let beforeSlugs = Dictionary(
+                        try await directory.tenants(organizationID: before.id).collect().map { ($0.id, $0.slug) }
+                    ) { first, _ in first }
+                    var chosen: [(id: String, slug: String)] = []
+                    for argument in self.tenants {
+                        let tenant = try await directory.tenant(named: argument).tenant
+                        chosen.append((tenant.id, tenant.slug))
+                    }
+                    let after = try await directory.setOrganizationTenants(
+                        .init(organizationID: before.id, tenantIDs: chosen.map(\.id), moveFromOtherOrganizations: self.move)
                     )
+                    let added = chosen.filter { beforeSlugs[$0.id] == nil }.map(\.slug).sorted()
+                    let removed = before.tenantIDs.filter { !after.tenantIDs.contains($0) }.map { beforeSlugs[$0] ?? $0 }.sorted()
+                    let rendered = try await OrganizationCommand.render(after, directory, self.global)
+                    guard self.global.output == .table else { return rendered }
+                    let summary = "added: \(added.isEmpty ? "-" : added.joined(separator: ", "))\n"
+                        + "removed: \(removed.isEmpty ? "-" : removed.joined(separator: ", "))"
+                    return summary + "\n\n" + rendered
                 }
-                OrganizationCommand.show(organization, self.global.output)
             }
         }
 
         struct Add: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Add one tenant to the organization.")
             @OptionGroup var global: GlobalOptions
-            @Argument(help: "The organization's id or name.") var organization: String
-            @Argument(help: "The tenant's id or slug.") var tenant: String
+            @Argument(help: "The organization's name or id.") var organization: String
+            @Argument(help: "The tenant's slug or id.") var tenant: String
             @Flag(help: "Take it from another organization.") var move = false
 
             func run() async throws {
-                let organization = try await self.global.withDirectory { directory in
-                    try await directory.addTenant(
+                try await self.global.show { directory in
+                    let organization = try await directory.addTenant(
                         .init(
                             organizationID: try await directory.organizationID(for: self.organization),
                             tenantID: try await directory.tenantID(for: self.tenant),
                             moveFromOtherOrganization: self.move
                         )
                     )
+                    return try await OrganizationCommand.render(organization, directory, self.global)
                 }
-                OrganizationCommand.show(organization, self.global.output)
             }
         }
 
         struct Remove: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Remove one tenant from the organization.")
             @OptionGroup var global: GlobalOptions
-            @Argument(help: "The organization's id or name.") var organization: String
-            @Argument(help: "The tenant's id or slug.") var tenant: String
+            @Argument(help: "The organization's name or id.") var organization: String
+            @Argument(help: "The tenant's slug or id.") var tenant: String
 
             func run() async throws {
-                let organization = try await self.global.withDirectory { directory in
-                    try await directory.removeTenant(
+                try await self.global.show { directory in
+                    let organization = try await directory.removeTenant(
                         .init(
                             organizationID: try await directory.organizationID(for: self.organization),
                             tenantID: try await directory.tenantID(for: self.tenant)
                         )
                     )
+                    return try await OrganizationCommand.render(organization, directory, self.global)
                 }
-                OrganizationCommand.show(organization, self.global.output)
             }
         }
     }
