@@ -30,17 +30,25 @@ public struct DirectoryTestServer: Sendable {
 
 /// Starts a directory service on port 0 with a temporary in-memory database (or `database`), runs `body`
 /// with a connected admin client, then shuts everything down gracefully.
+///
+/// - Parameter interceptors: run around every call (after authentication), to observe or alter calls.
 public func withDirectoryTestServer<Result: Sendable>(
     database: DirectoryDatabase? = nil,
+    interceptors: [any ServerInterceptor] = [],
     logger: Logger = Logger(label: "milestone.test"),
     _ body: (DirectoryTestServer) async throws -> Result
 ) async throws -> Result {
     let database = try database ?? DirectoryDatabase.inMemory()
     let adminToken = "test-admin-\(UInt64.random(in: .min ... .max))"
     let serviceToken = "test-service-\(UInt64.random(in: .min ... .max))"
-    return try await withTestServer(
-        services: [DirectoryService(database: database)],
+    let server = RPCServer(
         configuration: RPCServerConfiguration(authentication: .bearerTokens(BearerTokens(admin: adminToken, service: serviceToken))),
+        services: [DirectoryService(database: database)],
+        interceptors: interceptors,
+        logger: logger
+    )
+    return try await withTestServer(
+        server,
         clientConfiguration: RPCClientConfiguration(token: adminToken, retry: .none),
         logger: logger
     ) { test in

@@ -3,6 +3,7 @@ import MilestoneDirectoryTesting
 import MilestoneRPC
 import MilestoneTesting
 import NIOPosix
+import Synchronization
 import Testing
 
 /// Runs the built `milestone` binary against a live directory service.
@@ -171,6 +172,31 @@ struct CLITests {
         }
     }
 
+    @Test("tenant get SLUG takes one call; tenant update SLUG two")
+    func fewCalls() async throws {
+        let counter = CallCounter()
+        try await withDirectoryTestServer(interceptors: [counter]) { server throws in
+            let token = server.adminToken
+            _ = try await self.run(["tenant", "create", "solo", "--name", "Solo"], server: server, token: token)
+            counter.reset()
+            #expect(try await self.run(["tenant", "get", "solo"], server: server, token: token).status == 0)
+            #expect(counter.methods == ["ResolveTenant"])
+            counter.reset()
+            #expect(try await self.run(["tenant", "update", "solo", "--name", "Solo 2"], server: server, token: token).status == 0)
+            #expect(counter.methods == ["ResolveTenant", "UpdateTenant"])
+        }
+    }
+
+    @Test("milestone-directory: a usage error exits 2, like the CLI")
+    func serviceUsageError() async throws {
+        let binary = Self.binary.deletingLastPathComponent().appendingPathComponent("milestone-directory").path
+        let result = try await NIOThreadPool.singleton.runIfActive {
+            try spawnAndWait(path: binary, arguments: ["--listen", "nowhere"], environment: ProcessInfo.processInfo.environment)
+        }
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("--listen") && result.stderr.contains("MILESTONE_DIRECTORY_LISTEN"))
+    }
+
     @Test("the token comes from the data folder's credentials file when MILESTONE_TOKEN is unset")
     func credentialsFile() async throws {
         try await withDirectoryTestServer { server throws in
@@ -182,5 +208,23 @@ struct CLITests {
             let health = try await self.run(["tenant", "list", "--output", "json"], server: server, token: nil, dataDir: folder.path)
             #expect(health.status == 0, "\(health.stderr)")
         }
+    }
+}
+
+/// Records the methods the server was called with (their last path part).
+final class CallCounter: ServerInterceptor {
+    private let calls = Mutex<[String]>([])
+
+    var methods: [String] { self.calls.withLock { $0 } }
+
+    func reset() { self.calls.withLock { $0.removeAll() } }
+
+    func intercept(
+        request: ServerRequest,
+        context: ServerContext,
+        next: @Sendable (ServerRequest, ServerContext) async throws -> ServerResponse
+    ) async throws -> ServerResponse {
+        self.calls.withLock { $0.append(String(context.method.split(separator: "/").last ?? "")) }
+        return try await next(request, context)
     }
 }

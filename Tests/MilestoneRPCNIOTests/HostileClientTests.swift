@@ -109,17 +109,27 @@ struct HostileClientTests {
     func perPeerLimit() async throws {
         let configuration = RPCServerConfiguration(authentication: .insecureNoAuthentication, maxConnectionsPerPeer: 2)
         try await self.withServer(configuration) { _, endpoint in
-            let first = try await RawConnection.connect(to: endpoint)
-            let second = try await RawConnection.connect(to: endpoint)
-            let third = try await RawConnection.connect(to: endpoint)
-            let refused = try await third.use { reader, _ in try await reader.untilClosed() }
-            let goAway = try #require(refused.first?.goAway)
-            #expect(goAway.status == .resourceExhausted)
-            #expect(goAway.message.contains("2 connections"))
-            for connection in [first, second] {
-                try await connection.use { reader, writer in
-                    try await writer.write(ByteBuffer(bytes: try RPCV1.Frame(kind: .ping(.init(opaque: 5))).framedBytes()))
-                    #expect(try await reader.next()?.kind == .pong(.init(opaque: 5)))
+            // Each connection is admitted (it answers a ping) before the next one opens.
+            func ping(_ opaque: UInt64) throws -> ByteBuffer {
+                ByteBuffer(bytes: try RPCV1.Frame(kind: .ping(.init(opaque: opaque))).framedBytes())
+            }
+            try await RawConnection.connect(to: endpoint).use { firstReader, firstWriter in
+                try await firstWriter.write(try ping(1))
+                #expect(try await firstReader.next()?.kind == .pong(.init(opaque: 1)))
+                try await RawConnection.connect(to: endpoint).use { secondReader, secondWriter in
+                    try await secondWriter.write(try ping(2))
+                    #expect(try await secondReader.next()?.kind == .pong(.init(opaque: 2)))
+
+                    let third = try await RawConnection.connect(to: endpoint)
+                    let refused = try await third.use { reader, _ in try await reader.untilClosed() }
+                    let goAway = try #require(refused.first?.goAway)
+                    #expect(goAway.status == .resourceExhausted)
+                    #expect(goAway.message.contains("2 connections"))
+
+                    try await firstWriter.write(try ping(3))
+                    #expect(try await firstReader.next()?.kind == .pong(.init(opaque: 3)), "still served")
+                    try await secondWriter.write(try ping(4))
+                    #expect(try await secondReader.next()?.kind == .pong(.init(opaque: 4)), "still served")
                 }
             }
         }

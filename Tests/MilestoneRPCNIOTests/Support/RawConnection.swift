@@ -61,7 +61,9 @@ struct FrameReader {
         do {
             while let frame = try await self.next() { frames.append(frame) }
         } catch is ChannelError {
-            // reset by peer: closed too
+            // closed under us: closed too
+        } catch is IOError {
+            // reset by peer (the server closed with our bytes unread): closed too
         }
         return frames
     }
