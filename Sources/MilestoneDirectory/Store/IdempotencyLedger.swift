@@ -35,9 +35,12 @@ enum IdempotencyLedger {
         return row["result"]
     }
 
-    /// Records `key` with the result of the change just made, and forgets keys older than the window.
+    /// Records `key` with the result of the change just made; now and then (one write in 256, so the cost
+    /// is spread) forgets keys older than the window. Expired keys are never consulted in any case.
     static func record(_ db: Database, key: IdempotencyKey, operation: String, result: Data, now: Int64) throws {
-        try db.execute(sql: "DELETE FROM idempotent_request WHERE created_at < ?", arguments: [now - Self.window])
+        if Int.random(in: 0..<256) == 0 {
+            try db.execute(sql: "DELETE FROM idempotent_request WHERE created_at < ?", arguments: [now - Self.window])
+        }
         try db.execute(
             sql: "INSERT OR REPLACE INTO idempotent_request (key, operation, fingerprint, result, created_at) VALUES (?, ?, ?, ?, ?)",
             arguments: [key.key, operation, Data(key.fingerprint), result, now]
