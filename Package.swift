@@ -244,6 +244,7 @@ let package = Package(
             name: "MilestoneRPCTests",
             dependencies: [
                 "MilestoneRPC",
+                "MilestoneTesting",
                 "MilestoneWire",
                 .product(name: "Logging", package: "swift-log"),
             ],

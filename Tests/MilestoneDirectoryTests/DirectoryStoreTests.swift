@@ -5,6 +5,7 @@ import Logging
 import MilestoneRPC
 import MilestoneStorage
 import Synchronization
+import MilestoneTesting
 import Testing
 
 @Suite("Directory store (in-memory SQLite)", .timeLimit(.minutes(1)))
@@ -263,7 +264,7 @@ struct DirectoryStoreTests {
         )
         // Another connection takes the write lock and holds it, on a thread of its own, until released.
         let holder = try DatabaseQueue(path: path)
-        let locked = AsyncSignal()
+        let locked = OneShotSignal()
         let release = DispatchSemaphore(value: 0)
         let holding = Thread {
             try? holder.inTransaction(.immediate) { _ in
@@ -313,28 +314,3 @@ struct DirectoryStoreTests {
     }
 }
 let storeLogger = Logger(label: "milestone.test.store") { _ in SwiftLogNoOpLogHandler() }
-
-/// A one-shot signal, fired from any thread and awaited without polling.
-final class AsyncSignal: Sendable {
-    private let state = Mutex<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-
-    func fire() {
-        let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.fired = true
-            defer { state.waiters.removeAll() }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let now = self.state.withLock { state -> Bool in
-                if state.fired { return true }
-                state.waiters.append(continuation)
-                return false
-            }
-            if now { continuation.resume() }
-        }
-    }
-}

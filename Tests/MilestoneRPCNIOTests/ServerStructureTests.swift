@@ -105,10 +105,10 @@ struct ServerStructureTests {
 
     @Test("run() returns only after every handler has ended, even one that ignores cancellation")
     func runWaitsForHandlers() async throws {
-        let started = TestSignal()
-        let cancelled = TestSignal()
-        let gate = TestSignal()
-        let finished = TestSignal()
+        let started = OneShotSignal()
+        let cancelled = OneShotSignal()
+        let gate = OneShotSignal()
+        let finished = OneShotSignal()
         let slow = WireMethod<TestingV1.EchoRequest, TestingV1.EchoResponse>(name: "test.v1.T/Stubborn", idempotency: .unknown)
         var router = Router()
         router.register(slow, access: .unauthenticated) { request, _ in
@@ -126,7 +126,7 @@ struct ServerStructureTests {
             router: router,
             logger: testLogger
         )
-        let stopped = TestSignal()
+        let stopped = OneShotSignal()
         async let running: Void = {
             try await server.run()
             stopped.fire()
@@ -159,32 +159,5 @@ struct ServerStructureTests {
             #expect(try await test.client.unary(method, TestingV1.EchoRequest()).text == "on the given loop")
         }
         try await group.shutdownGracefully()
-    }
-}
-
-/// A one-shot signal: fired from anywhere, awaited without polling; waiting ignores cancellation.
-final class TestSignal: Sendable {
-    private let state = Mutex<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-
-    func fire() {
-        let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.fired = true
-            defer { state.waiters.removeAll() }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    var hasFired: Bool { self.state.withLock { $0.fired } }
-
-    func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let now = self.state.withLock { state -> Bool in
-                if state.fired { return true }
-                state.waiters.append(continuation)
-                return false
-            }
-            if now { continuation.resume() }
-        }
     }
 }

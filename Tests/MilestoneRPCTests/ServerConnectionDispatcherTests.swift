@@ -2,6 +2,7 @@ import Logging
 @testable import MilestoneRPC
 import MilestoneWire
 import Synchronization
+import MilestoneTesting
 import Testing
 
 @Suite("Server connection dispatcher (no sockets)", .timeLimit(.minutes(1)))
@@ -19,15 +20,15 @@ struct ServerConnectionDispatcherTests {
     /// Observations of the handlers of one dispatcher.
     final class Probe: Sendable {
         /// A slow handler started.
-        let started = Signal()
+        let started = OneShotSignal()
         /// A slow handler saw its cancellation.
-        let cancelled = Signal()
+        let cancelled = OneShotSignal()
         /// Opens the gate the gated handler waits behind (it ignores cancellation while waiting).
-        let gate = Signal()
+        let gate = OneShotSignal()
         /// Whether the gated handler was cancelled when the gate opened, once it ran.
         let gatedRuns = Mutex<[Bool]>([])
         /// The gated handler returned.
-        let gatedFinished = Signal()
+        let gatedFinished = OneShotSignal()
     }
 
     func makeDispatcher(
@@ -204,7 +205,7 @@ struct ServerConnectionDispatcherTests {
         let sink = FrameSink()
         let probe = Probe()
         let dispatcher = self.makeDispatcher(probe: probe, sink: sink)
-        let served = Signal()
+        let served = OneShotSignal()
         async let serving: Void = {
             try await withDispatcher(dispatcher) { send in
                 _ = send(requestFrame(id: 1, method: Self.gated.name))
@@ -335,7 +336,7 @@ struct ServerConnectionDispatcherTests {
         try await withDispatcher(dispatcher) { send in
             _ = send(requestFrame(id: 1, method: Self.gated.name))
             await probe.started.wait()
-            let drained = Signal()
+            let drained = OneShotSignal()
             async let draining: Void = {
                 await dispatcher.drain()
                 drained.fire()

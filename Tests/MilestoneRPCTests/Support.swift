@@ -2,6 +2,7 @@ import Logging
 @testable import MilestoneRPC
 import MilestoneWire
 import Synchronization
+import MilestoneTesting
 import Testing
 
 /// Timers fired by hand.
@@ -113,34 +114,6 @@ final class FrameSink: Sendable {
 extension RPCV1.Frame {
     var isResponse: Bool {
         if case .response = self.kind { true } else { false }
-    }
-}
-
-/// A one-shot signal a test awaits: set from any thread, awaited without polling.
-final class Signal: Sendable {
-    private let state = Mutex<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-
-    func fire() {
-        let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.fired = true
-            defer { state.waiters.removeAll() }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    var hasFired: Bool { self.state.withLock { $0.fired } }
-
-    /// Returns once fired; ignores cancellation (a gate a handler cannot leave early).
-    func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let now = self.state.withLock { state -> Bool in
-                if state.fired { return true }
-                state.waiters.append(continuation)
-                return false
-            }
-            if now { continuation.resume() }
-        }
     }
 }
 
