@@ -16,8 +16,10 @@ let package = Package(
         .library(name: "MilestoneClient", targets: ["MilestoneClient"]),
         .library(name: "MilestoneTesting", targets: ["MilestoneTesting"]),
         .library(name: "MilestoneDirectoryTesting", targets: ["MilestoneDirectoryTesting"]),
+        .library(name: "MilestoneIdentityTesting", targets: ["MilestoneIdentityTesting"]),
         .executable(name: "milestone", targets: ["milestone"]),
         .executable(name: "milestone-directory", targets: ["milestone-directory"]),
+        .executable(name: "milestone-identity", targets: ["milestone-identity"]),
         .executable(name: "milestone-demo", targets: ["milestone-demo"]),
         .executable(name: "milestone-bench", targets: ["milestone-bench"]),
     ],
@@ -112,6 +114,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The identity service: SSO configurations with inheritance, sealed secrets.
+        .target(
+            name: "MilestoneIdentity",
+            dependencies: [
+                "MilestoneCrypto",
+                "MilestoneRPC",
+                "MilestoneStorage",
+                "MilestoneWire",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // The echo service: for the framework's tests, the demo and the benchmark.
         .target(
             name: "MilestoneEchoService",
@@ -174,6 +190,23 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The identity service on port 0, beside a directory service, with in-memory databases.
+        .target(
+            name: "MilestoneIdentityTesting",
+            dependencies: [
+                "MilestoneCrypto",
+                "MilestoneDirectory",
+                "MilestoneDirectoryTesting",
+                "MilestoneIdentity",
+                "MilestoneRPC",
+                "MilestoneRPCNIO",
+                "MilestoneTesting",
+                "MilestoneWire",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // Executables.
         .executableTarget(
             name: "milestone-directory",
@@ -181,6 +214,20 @@ let package = Package(
                 "MilestoneDirectory",
                 "MilestoneRPC",
                 "MilestoneServiceRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "milestone-identity",
+            dependencies: [
+                "MilestoneCrypto",
+                "MilestoneIdentity",
+                "MilestoneRPC",
+                "MilestoneRPCNIO",
+                "MilestoneServiceRuntime",
+                "MilestoneWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -274,6 +321,25 @@ let package = Package(
                 "MilestoneServiceRuntime",
                 "MilestoneWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MilestoneIdentityTests",
+            dependencies: [
+                "MilestoneClient",
+                "MilestoneCrypto",
+                "MilestoneDirectory",
+                "MilestoneDirectoryTesting",
+                "MilestoneIdentity",
+                "MilestoneIdentityTesting",
+                "MilestoneRPC",
+                "MilestoneRPCNIO",
+                "MilestoneStorage",
+                "MilestoneTesting",
+                "MilestoneWire",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

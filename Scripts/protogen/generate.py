@@ -154,8 +154,16 @@ def namespace_name(package: str) -> str:
 
 
 def method_member_name(method_name: str) -> str:
-    """`CreateOrganization` -> `createOrganization`."""
-    return lower_camel(c_lower(method_name))
+    """`CreateOrganization` -> `createOrganization`; a leading initialism is lowered whole:
+    `SSOConfiguration` -> `ssoConfiguration`; inner ones are kept: `SetSSOConfiguration` -> `setSSOConfiguration`."""
+    run = 0
+    while run < len(method_name) and method_name[run].isupper():
+        run += 1
+    if run <= 1:
+        return method_name[:1].lower() + method_name[1:]
+    if run == len(method_name):
+        return method_name.lower()
+    return method_name[:run - 1].lower() + method_name[run - 1:]
 
 
 # --------------------------------------------------------------------------------------------------

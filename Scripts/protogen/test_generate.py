@@ -76,6 +76,9 @@ class NamingTests(unittest.TestCase):
         self.assertEqual(g.lower_camel("tenant_ids"), "tenantIDs")
         self.assertEqual(g.method_member_name("CreateOrganization"), "createOrganization")
         self.assertEqual(g.method_member_name("Check"), "check")
+        self.assertEqual(g.method_member_name("SetSSOConfiguration"), "setSSOConfiguration")
+        self.assertEqual(g.method_member_name("SSOConfiguration"), "ssoConfiguration")
+        self.assertEqual(g.method_member_name("GetJWKS"), "getJWKS")
         self.assertEqual(g.enum_case_name("ServingStatus", "SERVING_STATUS_NOT_SERVING"), "notServing")
         self.assertEqual(g.swift_ident("default"), "`default`")
 

@@ -87,13 +87,15 @@ public struct ServiceRuntime: Sendable {
     ) async throws -> Prepared {
         let configuration = self.configuration
         try configuration.createDataDirectory()
-        let (tokens, source) = try configuration.tokens(settings: self.settings)
+        let (admin, service, source) = try configuration.tokenValues(settings: self.settings)
+        let tokens = BearerTokens(admin: admin, service: service)
         logger.info(
             "starting",
             metadata: ["data-dir": "\(configuration.dataDirectory)", "tokens-from": "\(source)"]
         )
         let context = ServiceContext(
-            settings: self.settings, configuration: configuration, logger: logger, eventLoopGroup: eventLoopGroup
+            settings: self.settings, configuration: configuration, logger: logger, eventLoopGroup: eventLoopGroup,
+            serviceToken: service
         )
         let setup = try await makeServices(context)
         let server = RPCServer(
@@ -113,6 +115,8 @@ public struct ServiceContext: Sendable {
     public let logger: Logger
     /// The loops the RPC server runs on; give them to anything else serving in the process.
     public let eventLoopGroup: any EventLoopGroup
+    /// The service token, to call other Milestone services with (nil when only an admin token is set).
+    public let serviceToken: String?
 
     /// A file in the data folder.
     public func dataFile(_ name: String) -> String {

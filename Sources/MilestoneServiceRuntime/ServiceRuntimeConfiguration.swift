@@ -54,15 +54,18 @@ public struct ServiceRuntimeConfiguration: Sendable {
     /// environment's when either token setting is set, otherwise the data folder's credentials file
     /// (created on first start).
     public func tokens(settings: ServiceSettings) throws -> (tokens: BearerTokens, source: String) {
+        let (admin, service, source) = try self.tokenValues(settings: settings)
+        return (BearerTokens(admin: admin, service: service), source)
+    }
+
+    /// The admin and service tokens themselves (the service token is what a service calls others with).
+    func tokenValues(settings: ServiceSettings) throws -> (admin: String?, service: String?, source: String) {
         let admin = settings.string(ServiceSettings.Keys.adminToken)
         let service = settings.string(ServiceSettings.Keys.serviceToken)
         if admin != nil || service != nil {
-            return (BearerTokens(admin: admin, service: service), "environment")
+            return (admin, service, "environment")
         }
         let credentials = try LocalCredentials.loadOrCreate(dataDirectory: self.dataDirectory)
-        return (
-            BearerTokens(admin: credentials.adminToken, service: credentials.serviceToken),
-            LocalCredentials.fileURL(dataDirectory: self.dataDirectory).path
-        )
+        return (credentials.adminToken, credentials.serviceToken, LocalCredentials.fileURL(dataDirectory: self.dataDirectory).path)
     }
 }

@@ -12,6 +12,8 @@ public struct ServiceSettings: Sendable {
         public static let logLevel = "milestone.logLevel"
         public static let adminToken = "milestone.adminToken"
         public static let serviceToken = "milestone.serviceToken"
+        /// The identity service's master key (base64 of 32 bytes).
+        public static let secretKey = "milestone.secretKey"
     }
 
     /// One setting, for help texts.
@@ -48,7 +50,7 @@ public struct ServiceSettings: Sendable {
             InMemoryProvider(name: "flags", values: values),
             EnvironmentVariablesProvider(
                 environmentVariables: environment,
-                secretsSpecifier: .specific(Set([Keys.adminToken, Keys.serviceToken].map(Self.environmentVariable(for:))))
+                secretsSpecifier: .specific(Set([Keys.adminToken, Keys.serviceToken, Keys.secretKey].map(Self.environmentVariable(for:))))
             ),
         ])
     }
@@ -61,7 +63,7 @@ public struct ServiceSettings: Sendable {
     }
 
     private static func isSecret(_ key: String) -> Bool {
-        key == Keys.adminToken || key == Keys.serviceToken
+        key == Keys.adminToken || key == Keys.serviceToken || key == Keys.secretKey
     }
 
     /// swift-configuration's environment variable for a key.

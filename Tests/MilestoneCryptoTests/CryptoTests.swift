@@ -28,3 +28,41 @@ struct CryptoTests {
         #expect(!Crypto.constantTimeEqual(first, Array(first.prefix(31))))
     }
 }
+
+@Suite("Sealed secrets (AES-256-GCM)", .timeLimit(.minutes(1)))
+struct SecretBoxTests {
+    let key = Array(repeating: UInt8(42), count: 32)
+
+    @Test("a sealed secret opens with its key and row, and its bytes never hold the secret")
+    func roundTrip() throws {
+        let box = try SecretBox(key: self.key)
+        let secret = Array("s3cr3t-value-~with.dots".utf8)
+        let sealed = try box.seal(secret, associatedData: Array("org_a".utf8))
+        #expect(try box.open(sealed, associatedData: Array("org_a".utf8)) == secret)
+        #expect(!sealed.bytes.windows(ofCount: secret.count).contains { Array($0) == secret })
+        let again = try box.seal(secret, associatedData: Array("org_a".utf8))
+        #expect(again.bytes != sealed.bytes, "a fresh nonce per seal")
+    }
+
+    @Test("another row, another key, or an altered byte: refused")
+    func refusals() throws {
+        let box = try SecretBox(key: self.key)
+        let sealed = try box.seal(Array("secret".utf8), associatedData: Array("org_a".utf8))
+        #expect(throws: CryptoError.self) { try box.open(sealed, associatedData: Array("org_b".utf8)) }
+        let other = try SecretBox(key: Array(repeating: UInt8(7), count: 32))
+        #expect(throws: CryptoError.self) { try other.open(sealed, associatedData: Array("org_a".utf8)) }
+        let sameIDOtherKey = try SecretBox(key: Array(repeating: UInt8(7), count: 32), keyID: box.keyID)
+        #expect(throws: CryptoError.self) { try sameIDOtherKey.open(sealed, associatedData: Array("org_a".utf8)) }
+        var altered = sealed
+        altered.bytes[14] ^= 1
+        #expect(throws: CryptoError.self) { try box.open(altered, associatedData: Array("org_a".utf8)) }
+        #expect(throws: CryptoError.self) { try SecretBox(key: [1, 2, 3]) }
+    }
+}
+
+extension Array {
+    fileprivate func windows(ofCount count: Int) -> [ArraySlice<Element>] {
+        guard count <= self.count else { return [] }
+        return (0...(self.count - count)).map { self[$0..<($0 + count)] }
+    }
+}

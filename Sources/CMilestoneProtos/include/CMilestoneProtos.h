@@ -5,6 +5,7 @@
 #include <protobuf-c/protobuf-c.h>
 #include "milestone/directory/v1/directory.pb-c.h"
 #include "milestone/health/v1/health.pb-c.h"
+#include "milestone/identity/v1/identity.pb-c.h"
 #include "milestone/rpc/v1/envelope.pb-c.h"
 #include "milestone/testing/v1/echo.pb-c.h"
 
@@ -77,6 +78,39 @@ static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Health
 }
 static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Health__V1__HealthCheckResponse(void) {
     return &milestone__health__v1__health_check_response__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__Scope(void) {
+    return &milestone__identity__v1__scope__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__SecretInfo(void) {
+    return &milestone__identity__v1__secret_info__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__SSOConfiguration(void) {
+    return &milestone__identity__v1__ssoconfiguration__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__SetSSOConfigurationRequest(void) {
+    return &milestone__identity__v1__set_ssoconfiguration_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__GetSSOConfigurationRequest(void) {
+    return &milestone__identity__v1__get_ssoconfiguration_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__DeleteSSOConfigurationRequest(void) {
+    return &milestone__identity__v1__delete_ssoconfiguration_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__DeleteSSOConfigurationResponse(void) {
+    return &milestone__identity__v1__delete_ssoconfiguration_response__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__ListSSOConfigurationsRequest(void) {
+    return &milestone__identity__v1__list_ssoconfigurations_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__ListSSOConfigurationsResponse(void) {
+    return &milestone__identity__v1__list_ssoconfigurations_response__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__GetEffectiveConfigurationRequest(void) {
+    return &milestone__identity__v1__get_effective_configuration_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__EffectiveConfiguration(void) {
+    return &milestone__identity__v1__effective_configuration__descriptor;
 }
 static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Rpc__V1__Frame(void) {
     return &milestone__rpc__v1__frame__descriptor;

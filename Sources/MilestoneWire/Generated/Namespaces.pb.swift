@@ -6,6 +6,9 @@ public enum DirectoryV1 {}
 /// The messages, enums and services of the proto package `milestone.health.v1`.
 public enum HealthV1 {}
 
+/// The messages, enums and services of the proto package `milestone.identity.v1`.
+public enum IdentityV1 {}
+
 /// The messages, enums and services of the proto package `milestone.rpc.v1`.
 public enum RPCV1 {}
 

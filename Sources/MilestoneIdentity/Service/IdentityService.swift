@@ -1,0 +1,222 @@
+import Foundation
+public import Logging
+public import MilestoneCrypto
+public import MilestoneRPC
+public import MilestoneWire
+
+/// The `milestone.identity.v1.Identity` RPC service, part 1: SSO configurations for organizations and the
+/// instance, sealed secrets, and the effective configuration of a tenant. Store errors become statuses in
+/// one place (`IdentityError+RPC.swift`). Configuring needs the admin role; effective configurations accept
+/// the service role too.
+public struct IdentityService: IdentityV1.Identity.ServiceProtocol {
+    let store: SSOConfigurationStore
+    let directory: any TenantDirectory
+    let configuration: IdentityConfiguration
+    /// Today, as days since 1970 (UTC), for secrets' days left (injectable).
+    let today: @Sendable () -> Int
+
+    public init(
+        database: IdentityDatabase,
+        secretBox: SecretBox,
+        directory: any TenantDirectory,
+        configuration: IdentityConfiguration
+    ) {
+        self.init(
+            store: SSOConfigurationStore(database: database, box: secretBox),
+            directory: directory,
+            configuration: configuration,
+            today: { Int(Date().timeIntervalSince1970 / 86_400) }
+        )
+    }
+
+    init(store: SSOConfigurationStore, directory: any TenantDirectory, configuration: IdentityConfiguration, today: @escaping @Sendable () -> Int) {
+        self.store = store
+        self.directory = directory
+        self.configuration = configuration
+        self.today = today
+    }
+
+    public func access(for method: IdentityV1.Identity.Method) -> MethodAccess {
+        switch method {
+        case .setSSOConfiguration, .getSSOConfiguration, .deleteSSOConfiguration, .listSSOConfigurations:
+            .adminOnly
+        case .getEffectiveConfiguration:
+            .adminOrService
+        }
+    }
+
+    // MARK: Configurations
+
+    public func setSSOConfiguration(
+        _ request: IdentityV1.SetSSOConfigurationRequest,
+        context: ServerContext
+    ) async throws -> IdentityV1.SSOConfiguration {
+        let scope = try Self.scope(request.scope)
+        try self.refuseEnvironmentChange(scope, "set")
+        if case .organization(let id) = scope {
+            _ = try await self.directory.organization(id: id)  // NOT_FOUND when the directory has no such organization
+        }
+        let provider: SSOProvider
+        switch request.provider {
+        case .entraID: provider = .entraID
+        case .oidc: provider = .oidc
+        default: throw IdentityError.invalid("provider", "must be ENTRA_ID or OIDC")
+        }
+        let settings = try await self.store.set(
+            scope,
+            SSOSettingsChange(
+                provider: provider, clientID: request.clientID, directoryTenantID: request.directoryTenantID,
+                issuerURL: request.issuerURL, clientSecret: request.clientSecret, enabled: !request.disabled,
+                secretExpiresOn: request.secretExpiresOn
+            ),
+            logger: context.logger
+        )
+        return settings.wire(today: self.today())
+    }
+
+    public func getSSOConfiguration(
+        _ request: IdentityV1.GetSSOConfigurationRequest,
+        context: ServerContext
+    ) async throws -> IdentityV1.SSOConfiguration {
+        let scope = try Self.scope(request.scope)
+        if scope == .instance, let environment = self.configuration.instanceEnvironment {
+            return environment.settings.wire(today: self.today())
+        }
+        guard let settings = try await self.store.get(scope, logger: context.logger) else {
+            throw IdentityError(.notFound, "\(scope) has no SSO configuration")
+        }
+        return settings.wire(today: self.today())
+    }
+
+    public func deleteSSOConfiguration(
+        _ request: IdentityV1.DeleteSSOConfigurationRequest,
+        context: ServerContext
+    ) async throws -> IdentityV1.DeleteSSOConfigurationResponse {
+        let scope = try Self.scope(request.scope)
+        try self.refuseEnvironmentChange(scope, "delete")
+        guard try await self.store.delete(scope, logger: context.logger) else {
+            throw IdentityError(.notFound, "\(scope) has no SSO configuration")
+        }
+        return IdentityV1.DeleteSSOConfigurationResponse()
+    }
+
+    public func listSSOConfigurations(
+        _ request: IdentityV1.ListSSOConfigurationsRequest,
+        context: ServerContext
+    ) async throws -> IdentityV1.ListSSOConfigurationsResponse {
+        var stored = try await self.store.list(logger: context.logger)
+        if let environment = self.configuration.instanceEnvironment {
+            stored.removeAll { $0.scope == .instance }
+            stored.insert(environment.settings, at: 0)
+        }
+        let today = self.today()
+        return IdentityV1.ListSSOConfigurationsResponse(configurations: stored.map { $0.wire(today: today) })
+    }
+
+    // MARK: Effective configuration
+
+    public func getEffectiveConfiguration(
+        _ request: IdentityV1.GetEffectiveConfigurationRequest,
+        context: ServerContext
+    ) async throws -> IdentityV1.EffectiveConfiguration {
+        let effective = try await self.effective(tenantSlug: request.tenantSlug, logger: context.logger)
+        return IdentityV1.EffectiveConfiguration(
+            source: effective.settings?.source.wire ?? .none,
+            organizationID: effective.organization?.id ?? "",
+            organizationName: effective.organization?.name ?? "",
+            configuration: effective.settings?.wire(today: self.today()),
+            redirectURI: effective.redirectURI,
+            explanation: effective.explanation
+        )
+    }
+
+    /// The organization's enabled configuration, else the instance's, else none; with why.
+    func effective(tenantSlug: String, logger: Logger) async throws -> EffectiveSSO {
+        guard !tenantSlug.isEmpty else {
+            let instance = try await self.instanceSettings(logger: logger)
+            return EffectiveSSO(
+                settings: instance.flatMap { $0.enabled ? $0 : nil },
+                organization: nil,
+                redirectURI: self.configuration.instanceRedirectURI,
+                explanation: Self.instanceExplanation(instance, prefix: "the instance")
+            )
+        }
+        guard tenantSlug.utf8.count <= 63 else { throw IdentityError.invalid("tenant_slug", "is longer than a slug can be") }
+        let (tenant, organization) = try await self.directory.resolve(slug: tenantSlug)
+        let redirectURI = self.configuration.redirectURI(tenantSlug: tenant.slug)
+        var because: String
+        if let organization {
+            let stored = try await self.store.organizations([organization.id])[organization.id]
+            if let stored, stored.enabled {
+                return EffectiveSSO(
+                    settings: stored, organization: (organization.id, organization.name), redirectURI: redirectURI,
+                    explanation: "tenant \(tenant.slug) belongs to organization \(organization.name), whose SSO configuration applies"
+                )
+            }
+            because = stored == nil
+                ? "tenant \(tenant.slug) belongs to organization \(organization.name), which has no SSO configuration"
+                : "tenant \(tenant.slug) belongs to organization \(organization.name), whose SSO configuration is disabled"
+        } else {
+            because = "tenant \(tenant.slug) belongs to no organization"
+        }
+        let instance = try await self.instanceSettings(logger: logger)
+        let org = organization.map { (id: $0.id, name: $0.name) }
+        if let instance, instance.enabled {
+            let origin = instance.source == .instanceEnvironment ? "the SSO_* environment" : "the instance settings"
+            return EffectiveSSO(
+                settings: instance, organization: org, redirectURI: redirectURI,
+                explanation: "\(because), so the instance configuration from \(origin) applies"
+            )
+        }
+        return EffectiveSSO(
+            settings: nil, organization: org, redirectURI: redirectURI,
+            explanation: "\(because), and \(Self.instanceExplanation(instance, prefix: "the instance")): single sign-on is not configured for tenant \(tenant.slug)"
+        )
+    }
+
+    private func instanceSettings(logger: Logger) async throws -> SSOSettings? {
+        if let environment = self.configuration.instanceEnvironment { return environment.settings }
+        return try await self.store.get(.instance, logger: logger)
+    }
+
+    private static func instanceExplanation(_ instance: SSOSettings?, prefix: String) -> String {
+        guard let instance else { return "\(prefix) has no SSO configuration" }
+        let origin = instance.source == .instanceEnvironment ? "from the SSO_* environment" : "from the instance settings"
+        return instance.enabled ? "\(prefix) configuration \(origin) applies" : "\(prefix) configuration \(origin) is disabled"
+    }
+
+    // MARK: Helpers
+
+    static func scope(_ scope: IdentityV1.Scope?) throws(IdentityError) -> SSOScope {
+        switch scope?.kind {
+        case .organizationID(let id)?:
+            guard !id.isEmpty, id.utf8.count <= 64 else { throw .invalid("scope.organization_id", "must be an organization id") }
+            return .organization(id)
+        case .instance(true)?:
+            return .instance
+        default:
+            throw .invalid("scope", "say organization_id or instance")
+        }
+    }
+
+    private func refuseEnvironmentChange(_ scope: SSOScope, _ verb: String) throws(IdentityError) {
+        guard scope == .instance, self.configuration.instanceEnvironment != nil else { return }
+        throw IdentityError(
+            .failedPrecondition,
+            "the instance SSO configuration comes from the environment (\(InstanceEnvironment.variables.joined(separator: ", "))); change or unset those variables of milestone-identity instead of trying to \(verb) it"
+        )
+    }
+}
+
+extension IdentityService {
+    /// Logs an error naming every configuration whose secret was sealed with another master key: they
+    /// cannot be used until that key is configured again or their secrets are set again. Nothing is changed.
+    public func checkSealedSecrets(logger: Logger) async throws {
+        let foreign = try await self.store.sealedWithOtherKeys()
+        guard !foreign.isEmpty else { return }
+        logger.error(
+            "client secrets sealed with another master key: configure that key (MILESTONE_SECRET_KEY or DATA_DIR/secret.key) or set these secrets again",
+            metadata: ["configurations": "\(foreign.map { "\($0.scope) (key \($0.keyID))" }.joined(separator: ", "))", "configured-key-id": "\(self.store.box.keyID)"]
+        )
+    }
+}

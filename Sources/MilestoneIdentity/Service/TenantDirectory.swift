@@ -1,0 +1,113 @@
+public import MilestoneRPC
+public import MilestoneWire
+import Synchronization
+
+/// What the identity service asks the directory service: a tenant's organization, and whether an
+/// organization exists. Over RPC in production (``RPCTenantDirectory``); anything in tests.
+public protocol TenantDirectory: Sendable {
+    /// The tenant with `slug` and its organization (nil when it has none).
+    ///
+    /// - Throws: ``IdentityError`` NOT_FOUND for an unknown slug, UNAVAILABLE when the directory does not
+    ///   answer.
+    func resolve(slug: String) async throws -> (tenant: DirectoryV1.Tenant, organization: DirectoryV1.Organization?)
+
+    /// The organization with `id`.
+    func organization(id: String) async throws -> DirectoryV1.Organization
+}
+
+/// The directory service over RPC, with the service token, with a short-lived cache of resolved tenants.
+public struct RPCTenantDirectory: TenantDirectory {
+    private let client: DirectoryV1.Directory.Client
+    private let endpoint: String
+    private let cache: ResolutionCache
+
+    /// - Parameters:
+    ///   - cacheLifetime: how long a resolved tenant is reused (the staleness bound of a tenant's organization).
+    ///   - clock: now, for the cache (injectable).
+    public init(
+        client: DirectoryV1.Directory.Client,
+        endpoint: String,
+        cacheLifetime: Duration,
+        clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+    ) {
+        self.client = client
+        self.endpoint = endpoint
+        self.cache = ResolutionCache(lifetime: cacheLifetime, clock: clock)
+    }
+
+    public func resolve(slug: String) async throws -> (tenant: DirectoryV1.Tenant, organization: DirectoryV1.Organization?) {
+        if let cached = self.cache.get(slug) { return cached }
+        let response = try await self.call { try await self.client.resolveTenant(.init(slug: slug), options: $0) }
+        let resolved = (tenant: response.tenant ?? DirectoryV1.Tenant(), organization: response.organization)
+        self.cache.put(slug, resolved)
+        return resolved
+    }
+
+    public func organization(id: String) async throws -> DirectoryV1.Organization {
+        try await self.call { try await self.client.getOrganization(.init(id: id), options: $0) }
+    }
+
+    /// Calls the directory within the caller's deadline, leaving time to answer: UNAVAILABLE (retryable) when
+    /// it does not answer, NOT_FOUND passed on, anything else INTERNAL.
+    private func call<T>(_ body: (CallOptions) async throws -> T) async throws -> T {
+        var options = CallOptions()
+        let budget: Duration = .seconds(2)
+        if let remaining = Deadline.current?.remaining {
+            options.timeout = min(budget, remaining * 0.8)
+        } else {
+            options.timeout = budget
+        }
+        do {
+            return try await body(options)
+        } catch let error as RPCError {
+            switch error.code {
+            case .notFound:
+                throw IdentityError(.notFound, error.message)
+            case .unavailable, .deadlineExceeded, .cancelled:
+                throw IdentityError(
+                    .unavailable, "the directory service at \(self.endpoint) does not answer (\(error.code)); retry shortly"
+                )
+            default:
+                throw IdentityError(.internal, "the directory service answered \(error.code): \(error.message)")
+            }
+        }
+    }
+}
+
+/// Resolved tenants by slug, each kept for a lifetime.
+final class ResolutionCache: Sendable {
+    typealias Entry = (tenant: DirectoryV1.Tenant, organization: DirectoryV1.Organization?)
+
+    private let lifetime: Duration
+    private let clock: @Sendable () -> ContinuousClock.Instant
+    private let entries = Mutex<[String: (entry: Entry, until: ContinuousClock.Instant)]>([:])
+    /// Bounds memory: past this many slugs the cache starts over.
+    private let capacity = 100_000
+
+    init(lifetime: Duration, clock: @escaping @Sendable () -> ContinuousClock.Instant) {
+        self.lifetime = lifetime
+        self.clock = clock
+    }
+
+    func get(_ slug: String) -> Entry? {
+        guard self.lifetime > .zero else { return nil }
+        let now = self.clock()
+        return self.entries.withLock { entries in
+            guard let found = entries[slug] else { return nil }
+            if found.until <= now {
+                entries[slug] = nil
+                return nil
+            }
+            return found.entry
+        }
+    }
+
+    func put(_ slug: String, _ entry: Entry) {
+        guard self.lifetime > .zero else { return }
+        let until = self.clock() + self.lifetime
+        self.entries.withLock { entries in
+            if entries.count >= self.capacity { entries.removeAll(keepingCapacity: true) }
+            entries[slug] = (entry, until)
+        }
+    }
+}

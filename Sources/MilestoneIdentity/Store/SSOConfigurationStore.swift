@@ -1,0 +1,141 @@
+import Foundation
+import GRDB
+import Logging
+import MilestoneCrypto
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Stored SSO configurations: validation, sealing of secrets, one transaction per change.
+struct SSOConfigurationStore: Sendable {
+    let database: IdentityDatabase
+    let box: SecretBox
+    /// Microseconds since 1970 (injectable for tests).
+    let now: @Sendable () -> Int64
+
+    init(database: IdentityDatabase, box: SecretBox, now: @escaping @Sendable () -> Int64 = SSOConfigurationStore.systemNow) {
+        self.database = database
+        self.box = box
+        self.now = now
+    }
+
+    static let systemNow: @Sendable () -> Int64 = {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1_000_000 + Int64(time.tv_nsec) / 1000
+    }
+
+    /// Creates or replaces the configuration of `scope`; the secret is sealed with the scope bound in.
+    func set(_ scope: SSOScope, _ change: SSOSettingsChange, logger: Logger) async throws -> SSOSettings {
+        let change = try change.validated()
+        let sealed = try self.box.seal(Array(change.clientSecret.utf8), associatedData: Self.associatedData(scope))
+        let now = self.now()
+        let settings = try await self.write(logger: logger) { db -> SSOSettings in
+            let existing = try SSOConfigurationRecord.fetchOne(db, key: scope.key)
+            var organizationID: String?
+            if case .organization(let id) = scope { organizationID = id }
+            let record = SSOConfigurationRecord(
+                scope: scope.key,
+                organizationID: organizationID,
+                provider: change.provider.rawValue,
+                clientID: change.clientID,
+                directoryTenantID: change.directoryTenantID,
+                issuerURL: change.issuerURL,
+                enabled: change.enabled,
+                secretKeyID: sealed.keyID,
+                secret: Data(sealed.bytes),
+                secretHint: SecretMetadata.hint(of: change.clientSecret),
+                secretSetAt: now,
+                secretExpiresOn: change.secretExpiresOn,
+                createdAt: existing?.createdAt ?? now,
+                updatedAt: now,
+                version: (existing?.version ?? 0) + 1
+            )
+            try record.save(db)
+            return record.settings
+        }
+        logger.info("SSO configuration set", metadata: ["scope": "\(scope)", "version": "\(settings.version)"])
+        return settings
+    }
+
+    func get(_ scope: SSOScope, logger: Logger) async throws -> SSOSettings? {
+        try await self.read { db in try SSOConfigurationRecord.fetchOne(db, key: scope.key)?.settings }
+    }
+
+    /// Returns whether there was a configuration to delete.
+    func delete(_ scope: SSOScope, logger: Logger) async throws -> Bool {
+        let deleted = try await self.write(logger: logger) { db in try SSOConfigurationRecord.deleteOne(db, key: scope.key) }
+        if deleted { logger.info("SSO configuration deleted", metadata: ["scope": "\(scope)"]) }
+        return deleted
+    }
+
+    /// Every stored configuration: the instance's first, then organizations' by id.
+    func list(logger: Logger) async throws -> [SSOSettings] {
+        try await self.read { db in
+            try SSOConfigurationRecord.fetchAll(db, sql: "SELECT * FROM sso_configuration ORDER BY organization_id IS NOT NULL, organization_id")
+                .map(\.settings)
+        }
+    }
+
+    /// The configurations of several organizations at once (the effective-configuration path).
+    func organizations(_ ids: [String]) async throws -> [String: SSOSettings] {
+        try await self.read { db in
+            let records = try SSOConfigurationRecord.fetchAll(db, keys: ids.map { "org:\($0)" })
+            return Dictionary(records.compactMap { record in record.organizationID.map { ($0, record.settings) } }) { first, _ in first }
+        }
+    }
+
+    /// The client secret of `scope`, opened with the master key: for talking to the identity provider only.
+    ///
+    /// - Throws: ``IdentityError`` FAILED_PRECONDITION when the master key does not open it (another key, or
+    ///   a ciphertext that does not belong to this configuration); NOT_FOUND without a configuration.
+    func clientSecret(_ scope: SSOScope) async throws -> String {
+        guard let record = try await self.read({ db in try SSOConfigurationRecord.fetchOne(db, key: scope.key) }) else {
+            throw IdentityError(.notFound, "\(scope) has no SSO configuration")
+        }
+        do {
+            let plaintext = try self.box.open(
+                SecretBox.Sealed(keyID: record.secretKeyID, bytes: Array(record.secret)),
+                associatedData: Self.associatedData(scope)
+            )
+            return String(decoding: plaintext, as: UTF8.self)
+        } catch let error as CryptoError {
+            throw IdentityError(
+                .failedPrecondition,
+                "the client secret of \(scope) cannot be opened (\(error.description)); check MILESTONE_SECRET_KEY / secret.key, or set the secret again"
+            )
+        }
+    }
+
+    /// The configurations whose secret was sealed with a key other than the configured one.
+    func sealedWithOtherKeys() async throws -> [(scope: SSOScope, keyID: String)] {
+        let keyID = self.box.keyID
+        return try await self.read { db in
+            try SSOConfigurationRecord.fetchAll(db, sql: "SELECT * FROM sso_configuration WHERE secret_key_id != ?", arguments: [keyID])
+                .map { ($0.settings.scope, $0.secretKeyID) }
+        }
+    }
+
+    /// What a sealed secret is bound to: its configuration's scope.
+    static func associatedData(_ scope: SSOScope) -> [UInt8] {
+        Array("milestone.identity.v1 sso secret \(scope.key)".utf8)
+    }
+
+    private func write<T: Sendable>(logger: Logger, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await self.database.writer.write(body)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+            logger.warning("identity write refused: the database is busy")
+            throw IdentityError(.unavailable, "the identity database is busy (another process holds its write lock); retry shortly")
+        }
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await self.database.writer.read(body)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+            throw IdentityError(.unavailable, "the identity database is busy; retry shortly")
+        }
+    }
+}
