@@ -41,13 +41,14 @@ struct Milestone: AsyncParsableCommand {
         abstract: "Administer Milestone organizations, tenants and services.",
         discussion: """
             The directory service's address comes from --directory or MILESTONE_DIRECTORY (default \
-            127.0.0.1:7401); the token from MILESTONE_TOKEN, else the admin token in DATA_DIR/credentials.json \
+            127.0.0.1:7401), the identity service's from --identity or MILESTONE_IDENTITY (default \
+            127.0.0.1:7402); the token from MILESTONE_TOKEN, else the admin token in DATA_DIR/credentials.json \
             (--data-dir or MILESTONE_DATA_DIR, default ./.milestone). Organizations are named by name or id, \
             tenants by slug or id. Exit status: 0 success, 1 error (printed as STATUS: message), 2 usage. \
             Shell completion: --generate-completion-script bash|zsh|fish.
             """,
         version: MilestoneVersion.current,
-        subcommands: [OrganizationCommand.self, TenantCommand.self, HealthCommand.self]
+        subcommands: [OrganizationCommand.self, TenantCommand.self, SSOCommand.self, HealthCommand.self]
     )
 }
 

@@ -15,6 +15,9 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "The directory service, HOST:PORT. (env: MILESTONE_DIRECTORY; default: 127.0.0.1:7401)")
     var directory: String?
 
+    @Option(help: "The identity service, HOST:PORT. (env: MILESTONE_IDENTITY; default: 127.0.0.1:7402)")
+    var identity: String?
+
     @Option(help: "The data folder holding credentials.json. (env: MILESTONE_DATA_DIR; default: ./.milestone)")
     var dataDir: String?
 
@@ -67,6 +70,44 @@ struct GlobalOptions: ParsableArguments {
             )
         }
         return (credentials.adminToken, file)
+    }
+
+    var identityEndpoint: Endpoint {
+        get throws {
+            let text = self.identity ?? ProcessInfo.processInfo.environment["MILESTONE_IDENTITY"] ?? "127.0.0.1:7402"
+            guard let endpoint = Endpoint(text) else {
+                throw ValidationError("the identity address \"\(text)\" is not HOST:PORT (--identity or MILESTONE_IDENTITY)")
+            }
+            return endpoint
+        }
+    }
+
+    /// Runs `body` with clients of the identity and directory services (names are looked up in the directory).
+    func withIdentity<T: Sendable>(
+        _ body: (IdentityV1.Identity.Client, DirectoryV1.Directory.Client) async throws -> T
+    ) async throws -> T {
+        let credential = try self.token()
+        let endpoint = try self.identityEndpoint
+        let configuration = RPCClientConfiguration(
+            token: credential.token,
+            defaultTimeout: .milliseconds(Int64(self.timeout * 1000)),
+            keepaliveInterval: nil
+        )
+        let logger = Logger(label: "milestone.cli") { _ in SwiftLogNoOpLogHandler() }
+        return try await self.withDirectory { directory in
+            do {
+                return try await withRPCClient(endpoint, configuration: configuration, logger: logger) { rpc in
+                    try await body(IdentityV1.Identity.Client(rpc), directory)
+                }
+            } catch let error as RPCError where error.code == .unavailable && error.message.hasPrefix("cannot connect") {
+                throw CLIError(
+                    """
+                    no identity service answers at \(endpoint). Start one with Scripts/up (or milestone-identity), \
+                    or point to one with --identity or MILESTONE_IDENTITY.
+                    """
+                )
+            }
+        }
     }
 
     /// Prints what `body` renders with a client of the directory service.
