@@ -49,6 +49,19 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
 
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+
+        // Outbound HTTPS through libcurl: timeouts, size cap, TLS verification, same-host redirects only.
+        .target(
+            name: "MilestoneHTTPClient",
+            dependencies: ["CCurl"],
+            swiftSettings: swiftSettings
+        ),
+
         // OpenSSL's libcrypto behind a Swift API: random bytes, SHA-256, HMAC, constant-time comparison.
         .target(
             name: "MilestoneCrypto",
@@ -119,11 +132,23 @@ let package = Package(
             name: "MilestoneIdentity",
             dependencies: [
                 "MilestoneCrypto",
+                "MilestoneHTTPClient",
                 "MilestoneRPC",
                 "MilestoneStorage",
                 "MilestoneWire",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // A local stand-in for Microsoft Entra ID's v2 endpoints, for tests and local development.
+        .target(
+            name: "MilestoneEntraEmulator",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -330,6 +355,10 @@ let package = Package(
             dependencies: [
                 "MilestoneClient",
                 "MilestoneCrypto",
+                "MilestoneEntraEmulator",
+                "MilestoneHTTPClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 "MilestoneDirectory",
                 "MilestoneDirectoryTesting",
                 "MilestoneIdentity",

@@ -23,6 +23,8 @@ enum MilestoneMain {
         } catch let error as CLIError {
             printError("error: \(error.message)")
             exit(1)
+        } catch let error as ExitCode {
+            exit(error.rawValue)  // the command printed why
         } catch {
             let code = Milestone.exitCode(for: error)
             if code == .success {

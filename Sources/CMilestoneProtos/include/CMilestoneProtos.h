@@ -112,6 +112,15 @@ static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identi
 static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__EffectiveConfiguration(void) {
     return &milestone__identity__v1__effective_configuration__descriptor;
 }
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__TestConnectionRequest(void) {
+    return &milestone__identity__v1__test_connection_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__TestStep(void) {
+    return &milestone__identity__v1__test_step__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__TestConnectionReport(void) {
+    return &milestone__identity__v1__test_connection_report__descriptor;
+}
 static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Rpc__V1__Frame(void) {
     return &milestone__rpc__v1__frame__descriptor;
 }

@@ -1,4 +1,6 @@
 /// How the identity service derives what it tells the outside world.
+public import MilestoneHTTPClient
+
 public struct IdentityConfiguration: Sendable {
     /// Where people reach Milestone, e.g. `https://your-domain.com` (no trailing slash): redirect URIs are
     /// derived from it.
@@ -10,13 +12,17 @@ public struct IdentityConfiguration: Sendable {
     /// How long a tenant's organization, as the directory reported it, is reused before asking again
     /// (default 2 s): a tenant moved to another organization gets the new configuration within this bound.
     public var directoryCacheLifetime: Duration
+    /// Outbound HTTPS to identity providers (Test Connection): timeouts and the response size cap.
+    public var http: HTTPClient.Configuration
 
     public init(
         publicBaseURL: String = "http://127.0.0.1:7480",
         entraAuthority: String = "https://login.microsoftonline.com",
         instanceEnvironment: InstanceEnvironment? = nil,
-        directoryCacheLifetime: Duration = .seconds(2)
+        directoryCacheLifetime: Duration = .seconds(2),
+        http: HTTPClient.Configuration = HTTPClient.Configuration()
     ) {
+        self.http = http
         self.publicBaseURL = publicBaseURL.hasSuffix("/") ? String(publicBaseURL.dropLast()) : publicBaseURL
         self.entraAuthority = entraAuthority.hasSuffix("/") ? String(entraAuthority.dropLast()) : entraAuthority
         self.instanceEnvironment = instanceEnvironment

@@ -3,6 +3,7 @@ public import Logging
 public import MilestoneCrypto
 public import MilestoneRPC
 public import MilestoneWire
+import MilestoneHTTPClient
 
 /// The `milestone.identity.v1.Identity` RPC service, part 1: SSO configurations for organizations and the
 /// instance, sealed secrets, and the effective configuration of a tenant. Store errors become statuses in
@@ -39,6 +40,8 @@ public struct IdentityService: IdentityV1.Identity.ServiceProtocol {
     public func access(for method: IdentityV1.Identity.Method) -> MethodAccess {
         switch method {
         case .setSSOConfiguration, .getSSOConfiguration, .deleteSSOConfiguration, .listSSOConfigurations:
+            .adminOnly
+        case .testConnection:
             .adminOnly
         case .getEffectiveConfiguration:
             .adminOrService
@@ -183,6 +186,65 @@ public struct IdentityService: IdentityV1.Identity.ServiceProtocol {
         guard let instance else { return "\(prefix) has no SSO configuration" }
         let origin = instance.source == .instanceEnvironment ? "from the SSO_* environment" : "from the instance settings"
         return instance.enabled ? "\(prefix) configuration \(origin) applies" : "\(prefix) configuration \(origin) is disabled"
+    }
+
+    // MARK: Test Connection
+
+    public func testConnection(
+        _ request: IdentityV1.TestConnectionRequest,
+        context: ServerContext
+    ) async throws -> IdentityV1.TestConnectionReport {
+        let scope = try Self.scope(request.scope)
+        let settings: SSOSettings
+        let secret: String?
+        var redirectURIs: [String]
+        if scope == .instance, let environment = self.configuration.instanceEnvironment {
+            settings = environment.settings
+            secret = environment.clientSecret
+        } else {
+            guard let stored = try await self.store.get(scope, logger: context.logger) else {
+                throw IdentityError(.notFound, "\(scope) has no SSO configuration to test")
+            }
+            settings = stored
+            secret = try? await self.store.clientSecret(scope)
+        }
+        switch scope {
+        case .instance:
+            redirectURIs = [self.configuration.instanceRedirectURI]
+        case .organization(let id):
+            redirectURIs = try await self.directory.tenants(organizationID: id).map { self.configuration.redirectURI(tenantSlug: $0.slug) }
+        }
+        let tester = ConnectionTester(http: HTTPClient(configuration: self.configuration.http), authority: self.configuration.entraAuthority)
+        var steps: [ConnectionStep]
+        if let secret {
+            steps = await tester.test(settings, secret: secret, redirectURIs: redirectURIs, today: self.today())
+        } else {
+            steps = await tester.test(settings, secret: "", redirectURIs: redirectURIs, today: self.today())
+            if let index = steps.firstIndex(where: { $0.name == "client credentials" }) {
+                steps[index] = ConnectionStep(
+                    name: "client credentials", outcome: .failed,
+                    detail: "the stored client secret cannot be opened with the configured master key",
+                    fix: "configure the master key it was sealed with (MILESTONE_SECRET_KEY or DATA_DIR/secret.key), or set the secret again"
+                )
+            }
+        }
+        context.logger.info(
+            "test connection",
+            metadata: ["scope": "\(scope)", "outcomes": "\(steps.map { "\($0.name)=\($0.outcome)" }.joined(separator: ", "))"]
+        )
+        return IdentityV1.TestConnectionReport(
+            steps: steps.map { step in
+                let outcome: IdentityV1.StepOutcome = switch step.outcome {
+                case .ok: .ok
+                case .failed: .failed
+                case .skipped: .skipped
+                case .warning: .warning
+                }
+                return IdentityV1.TestStep(name: step.name, outcome: outcome, detail: step.detail, fix: step.fix)
+            },
+            ok: !steps.contains { $0.outcome == .failed },
+            redirectURIs: redirectURIs
+        )
     }
 
     // MARK: Helpers

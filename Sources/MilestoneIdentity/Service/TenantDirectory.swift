@@ -13,6 +13,9 @@ public protocol TenantDirectory: Sendable {
 
     /// The organization with `id`.
     func organization(id: String) async throws -> DirectoryV1.Organization
+
+    /// Every tenant of the organization `id`, by slug.
+    func tenants(organizationID id: String) async throws -> [DirectoryV1.Tenant]
 }
 
 /// The directory service over RPC, with the service token, with a short-lived cache of resolved tenants.
@@ -45,6 +48,19 @@ public struct RPCTenantDirectory: TenantDirectory {
 
     public func organization(id: String) async throws -> DirectoryV1.Organization {
         try await self.call { try await self.client.getOrganization(.init(id: id), options: $0) }
+    }
+
+    public func tenants(organizationID id: String) async throws -> [DirectoryV1.Tenant] {
+        var tenants: [DirectoryV1.Tenant] = []
+        var token = ""
+        repeat {
+            let page = try await self.call {
+                try await self.client.listTenants(.init(pageSize: 500, pageToken: token, organizationID: id), options: $0)
+            }
+            tenants += page.tenants
+            token = page.nextPageToken
+        } while !token.isEmpty
+        return tenants
     }
 
     /// Calls the directory within the caller's deadline, leaving time to answer: UNAVAILABLE (retryable) when

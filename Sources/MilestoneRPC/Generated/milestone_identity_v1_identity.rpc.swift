@@ -10,6 +10,7 @@ extension IdentityV1.Identity {
         case deleteSSOConfiguration = "milestone.identity.v1.Identity/DeleteSSOConfiguration"
         case listSSOConfigurations = "milestone.identity.v1.Identity/ListSSOConfigurations"
         case getEffectiveConfiguration = "milestone.identity.v1.Identity/GetEffectiveConfiguration"
+        case testConnection = "milestone.identity.v1.Identity/TestConnection"
     }
 
     /// What a server of `milestone.identity.v1.Identity` implements. A conforming value registers its methods in a
@@ -43,6 +44,14 @@ extension IdentityV1.Identity {
             _ request: IdentityV1.GetEffectiveConfigurationRequest,
             context: ServerContext
         ) async throws -> IdentityV1.EffectiveConfiguration
+
+        /// Tries a configuration against its identity provider, step by step: the discovery document, the signing
+        /// keys, a client_credentials grant (client id and secret), the redirect URIs to register, the secret's
+        /// expiry. Network failures are failed steps with their fix, not errors of the call.
+        func testConnection(
+            _ request: IdentityV1.TestConnectionRequest,
+            context: ServerContext
+        ) async throws -> IdentityV1.TestConnectionReport
 
         /// Who may call `method`.
         func access(for method: Method) -> MethodAccess
@@ -95,6 +104,16 @@ extension IdentityV1.Identity {
         ) async throws -> IdentityV1.EffectiveConfiguration {
             try await self.caller.unary(IdentityV1.Identity.getEffectiveConfiguration, request, options: options)
         }
+
+        /// Tries a configuration against its identity provider, step by step: the discovery document, the signing
+        /// keys, a client_credentials grant (client id and secret), the redirect URIs to register, the secret's
+        /// expiry. Network failures are failed steps with their fix, not errors of the call.
+        public func testConnection(
+            _ request: IdentityV1.TestConnectionRequest = .init(),
+            options: CallOptions = .default
+        ) async throws -> IdentityV1.TestConnectionReport {
+            try await self.caller.unary(IdentityV1.Identity.testConnection, request, options: options)
+        }
     }
 }
 
@@ -119,6 +138,9 @@ extension IdentityV1.Identity.ServiceProtocol {
         }
         router.register(IdentityV1.Identity.getEffectiveConfiguration, access: self.access(for: .getEffectiveConfiguration)) { request, context in
             try await self.getEffectiveConfiguration(request, context: context)
+        }
+        router.register(IdentityV1.Identity.testConnection, access: self.access(for: .testConnection)) { request, context in
+            try await self.testConnection(request, context: context)
         }
     }
 }

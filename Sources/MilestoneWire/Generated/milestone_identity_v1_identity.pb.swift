@@ -287,6 +287,82 @@ extension IdentityV1 {
         }
     }
 
+    public struct TestConnectionRequest: WireMessage {
+        public var scope: IdentityV1.Scope?
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(scope: IdentityV1.Scope? = nil) {
+            self.scope = scope
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct TestStep: WireMessage {
+        /// "discovery", "signing keys", "client credentials", "redirect URIs", "secret expiry".
+        public var name: String = ""
+        public var outcome: IdentityV1.StepOutcome = .init()
+        /// What was found, in a sentence.
+        public var detail: String = ""
+        /// What to do about it; empty when nothing is to be done.
+        public var fix: String = ""
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(name: String = "", outcome: IdentityV1.StepOutcome = .init(), detail: String = "", fix: String = "") {
+            self.name = name
+            self.outcome = outcome
+            self.detail = detail
+            self.fix = fix
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct TestConnectionReport: WireMessage {
+        public var steps: [IdentityV1.TestStep] = []
+        /// True when no step failed.
+        public var ok: Bool = false
+        /// The redirect URIs to register in the App Registration: one per tenant of the organization, or the
+        /// instance's.
+        public var redirectURIs: [String] = []
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(steps: [IdentityV1.TestStep] = [], ok: Bool = false, redirectURIs: [String] = []) {
+            self.steps = steps
+            self.ok = ok
+            self.redirectURIs = redirectURIs
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
     public enum Provider: Hashable, Sendable, CaseIterable {
         case unspecified
         /// Microsoft Entra ID: a client id and a directory (tenant) id, GUIDs or a verified domain.
@@ -364,6 +440,46 @@ extension IdentityV1 {
         }
     }
 
+    public enum StepOutcome: Hashable, Sendable, CaseIterable {
+        case unspecified
+        case ok
+        case failed
+        /// Not run, because an earlier step failed (or nothing to check).
+        case skipped
+        /// Works, but needs attention soon (a secret expiring within 30 days).
+        case warning
+        /// A value this version of the contract does not know (proto3 enums are open).
+        case unrecognized(Int32)
+
+        public static let allCases: [StepOutcome] = [.unspecified, .ok, .failed, .skipped, .warning]
+
+        public init() {
+            self = .unspecified
+        }
+
+        public init(rawValue: Int32) {
+            switch rawValue {
+            case 0: self = .unspecified
+            case 1: self = .ok
+            case 2: self = .failed
+            case 3: self = .skipped
+            case 4: self = .warning
+            default: self = .unrecognized(rawValue)
+            }
+        }
+
+        public var rawValue: Int32 {
+            switch self {
+            case .unspecified: 0
+            case .ok: 1
+            case .failed: 2
+            case .skipped: 3
+            case .warning: 4
+            case .unrecognized(let value): value
+            }
+        }
+    }
+
     /// Admin configures; the service role (other services, sign-in) reads effective configurations.
     ///
     /// The methods of `milestone.identity.v1.Identity`.
@@ -399,6 +515,14 @@ extension IdentityV1 {
             idempotency: .noSideEffects
         )
 
+        /// Tries a configuration against its identity provider, step by step: the discovery document, the signing
+        /// keys, a client_credentials grant (client id and secret), the redirect URIs to register, the secret's
+        /// expiry. Network failures are failed steps with their fix, not errors of the call.
+        public static let testConnection = WireMethod<IdentityV1.TestConnectionRequest, IdentityV1.TestConnectionReport>(
+            name: "milestone.identity.v1.Identity/TestConnection",
+            idempotency: .noSideEffects
+        )
+
         /// Every method's name, in declaration order.
         public static let methodNames: [String] = [
             "milestone.identity.v1.Identity/SetSSOConfiguration",
@@ -406,6 +530,7 @@ extension IdentityV1 {
             "milestone.identity.v1.Identity/DeleteSSOConfiguration",
             "milestone.identity.v1.Identity/ListSSOConfigurations",
             "milestone.identity.v1.Identity/GetEffectiveConfiguration",
+            "milestone.identity.v1.Identity/TestConnection",
         ]
     }
 }
@@ -665,5 +790,71 @@ extension IdentityV1.EffectiveConfiguration: ProtobufCBridged {
         if let value = self.configuration { c.pointee.configuration = try value.makeCMessage(in: arena) }
         c.pointee.redirect_uri = try arena.string(self.redirectURI, field: "redirect_uri")
         c.pointee.explanation = try arena.string(self.explanation, field: "explanation")
+    }
+}
+
+extension IdentityV1.TestConnectionRequest: ProtobufCBridged {
+    typealias CStruct = Milestone__Identity__V1__TestConnectionRequest
+
+    static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
+        cmp_descriptor_Milestone__Identity__V1__TestConnectionRequest()
+    }
+
+    init(cMessage pointer: UnsafePointer<CStruct>) throws {
+        let c = pointer.pointee
+        self.init()
+        if let value = c.scope { self.scope = try IdentityV1.Scope(cMessage: value) }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws {
+        if let value = self.scope { c.pointee.scope = try value.makeCMessage(in: arena) }
+    }
+}
+
+extension IdentityV1.TestStep: ProtobufCBridged {
+    typealias CStruct = Milestone__Identity__V1__TestStep
+
+    static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
+        cmp_descriptor_Milestone__Identity__V1__TestStep()
+    }
+
+    init(cMessage pointer: UnsafePointer<CStruct>) throws {
+        let c = pointer.pointee
+        self.init()
+        self.name = try CArena.string(c.name, field: "name")
+        self.outcome = IdentityV1.StepOutcome(rawValue: Int32(truncatingIfNeeded: c.outcome.rawValue))
+        self.detail = try CArena.string(c.detail, field: "detail")
+        self.fix = try CArena.string(c.fix, field: "fix")
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws {
+        c.pointee.name = try arena.string(self.name, field: "name")
+        c.pointee.outcome = .init(rawValue: .init(truncatingIfNeeded: self.outcome.rawValue))
+        c.pointee.detail = try arena.string(self.detail, field: "detail")
+        c.pointee.fix = try arena.string(self.fix, field: "fix")
+    }
+}
+
+extension IdentityV1.TestConnectionReport: ProtobufCBridged {
+    typealias CStruct = Milestone__Identity__V1__TestConnectionReport
+
+    static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
+        cmp_descriptor_Milestone__Identity__V1__TestConnectionReport()
+    }
+
+    init(cMessage pointer: UnsafePointer<CStruct>) throws {
+        let c = pointer.pointee
+        self.init()
+        self.steps = try CArena.array(c.steps, count: c.n_steps).compactMap { element in try element.map { try IdentityV1.TestStep(cMessage: $0) } }
+        self.ok = c.ok != 0
+        self.redirectURIs = try CArena.array(c.redirect_uris, count: c.n_redirect_uris).map { element in try CArena.string(element, field: "redirect_uris") }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws {
+        c.pointee.n_steps = self.steps.count
+        c.pointee.steps = arena.array(try self.steps.map { element in try element.makeCMessage(in: arena) })
+        c.pointee.ok = self.ok ? 1 : 0
+        c.pointee.n_redirect_uris = self.redirectURIs.count
+        c.pointee.redirect_uris = arena.array(try self.redirectURIs.map { element in try arena.string(element, field: "redirect_uris") })
     }
 }

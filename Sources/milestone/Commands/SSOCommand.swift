@@ -10,7 +10,7 @@ struct SSOCommand: AsyncParsableCommand {
         commandName: "sso",
         abstract: "Configure single sign-on (Microsoft Entra ID or OpenID Connect) for an organization or the instance.",
         discussion: "Tenants inherit their organization's enabled configuration, else the instance's. Secrets are read from stdin or a file, never from the command line, and never shown again.",
-        subcommands: [Set.self, Get.self, Delete.self, List.self, Explain.self]
+        subcommands: [Set.self, Get.self, Delete.self, List.self, Test.self, Explain.self]
     )
 
     /// `--org ORG` or `--instance`.
@@ -144,6 +144,41 @@ struct SSOCommand: AsyncParsableCommand {
         }
     }
 
+    struct Test: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Test a configuration against its identity provider, step by step (exit 1 when a step fails).",
+            discussion: "Steps: the discovery document, the signing keys, a client_credentials grant, the redirect URIs to register, the secret's expiry."
+        )
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var target: ScopeOptions
+
+        func run() async throws {
+            let report = try await self.global.withIdentity { identity, directory in
+                let (scope, name) = try await self.target.scope(directory)
+                return (name, try await identity.testConnection(.init(scope: scope)))
+            }
+            let (name, result) = report
+            switch self.global.output {
+            case .json:
+                Rendering.printJSON([
+                    "ok": result.ok,
+                    "redirect_uris": result.redirectURIs,
+                    "steps": result.steps.map { step in
+                        ["name": step.name, "outcome": SSORendering.outcome(step.outcome), "detail": step.detail, "fix": step.fix]
+                    },
+                ] as [String: Any])
+            case .table:
+                print("Test Connection for \(name):")
+                for step in result.steps {
+                    print("  \(SSORendering.outcome(step.outcome).uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)) \(step.name): \(step.detail)")
+                    if !step.fix.isEmpty { print("           fix: \(step.fix)") }
+                }
+                print(result.ok ? "The configuration works." : "The configuration does not work yet: see the failed steps.")
+            }
+            if !result.ok { throw ExitCode(1) }
+        }
+    }
+
     struct Explain: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Which configuration a tenant's sign-in uses, why, and its redirect URI.")
         @OptionGroup var global: GlobalOptions
@@ -195,6 +230,16 @@ enum SSORendering {
         case .instanceSettings: "instance-settings"
         case .instanceEnvironment: "instance-environment"
         case .none: "none"
+        default: "unknown"
+        }
+    }
+
+    static func outcome(_ outcome: IdentityV1.StepOutcome) -> String {
+        switch outcome {
+        case .ok: "ok"
+        case .failed: "failed"
+        case .skipped: "skipped"
+        case .warning: "warning"
         default: "unknown"
         }
     }

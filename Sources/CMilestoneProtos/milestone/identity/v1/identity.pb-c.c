@@ -502,6 +502,141 @@ void   milestone__identity__v1__effective_configuration__free_unpacked
   assert(message->base.descriptor == &milestone__identity__v1__effective_configuration__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   milestone__identity__v1__test_connection_request__init
+                     (Milestone__Identity__V1__TestConnectionRequest         *message)
+{
+  static const Milestone__Identity__V1__TestConnectionRequest init_value = MILESTONE__IDENTITY__V1__TEST_CONNECTION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t milestone__identity__v1__test_connection_request__get_packed_size
+                     (const Milestone__Identity__V1__TestConnectionRequest *message)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__test_connection_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milestone__identity__v1__test_connection_request__pack
+                     (const Milestone__Identity__V1__TestConnectionRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__test_connection_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milestone__identity__v1__test_connection_request__pack_to_buffer
+                     (const Milestone__Identity__V1__TestConnectionRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__test_connection_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milestone__Identity__V1__TestConnectionRequest *
+       milestone__identity__v1__test_connection_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milestone__Identity__V1__TestConnectionRequest *)
+     protobuf_c_message_unpack (&milestone__identity__v1__test_connection_request__descriptor,
+                                allocator, len, data);
+}
+void   milestone__identity__v1__test_connection_request__free_unpacked
+                     (Milestone__Identity__V1__TestConnectionRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milestone__identity__v1__test_connection_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   milestone__identity__v1__test_step__init
+                     (Milestone__Identity__V1__TestStep         *message)
+{
+  static const Milestone__Identity__V1__TestStep init_value = MILESTONE__IDENTITY__V1__TEST_STEP__INIT;
+  *message = init_value;
+}
+size_t milestone__identity__v1__test_step__get_packed_size
+                     (const Milestone__Identity__V1__TestStep *message)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__test_step__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milestone__identity__v1__test_step__pack
+                     (const Milestone__Identity__V1__TestStep *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__test_step__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milestone__identity__v1__test_step__pack_to_buffer
+                     (const Milestone__Identity__V1__TestStep *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__test_step__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milestone__Identity__V1__TestStep *
+       milestone__identity__v1__test_step__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milestone__Identity__V1__TestStep *)
+     protobuf_c_message_unpack (&milestone__identity__v1__test_step__descriptor,
+                                allocator, len, data);
+}
+void   milestone__identity__v1__test_step__free_unpacked
+                     (Milestone__Identity__V1__TestStep *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milestone__identity__v1__test_step__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   milestone__identity__v1__test_connection_report__init
+                     (Milestone__Identity__V1__TestConnectionReport         *message)
+{
+  static const Milestone__Identity__V1__TestConnectionReport init_value = MILESTONE__IDENTITY__V1__TEST_CONNECTION_REPORT__INIT;
+  *message = init_value;
+}
+size_t milestone__identity__v1__test_connection_report__get_packed_size
+                     (const Milestone__Identity__V1__TestConnectionReport *message)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__test_connection_report__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milestone__identity__v1__test_connection_report__pack
+                     (const Milestone__Identity__V1__TestConnectionReport *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__test_connection_report__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milestone__identity__v1__test_connection_report__pack_to_buffer
+                     (const Milestone__Identity__V1__TestConnectionReport *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__test_connection_report__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milestone__Identity__V1__TestConnectionReport *
+       milestone__identity__v1__test_connection_report__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milestone__Identity__V1__TestConnectionReport *)
+     protobuf_c_message_unpack (&milestone__identity__v1__test_connection_report__descriptor,
+                                allocator, len, data);
+}
+void   milestone__identity__v1__test_connection_report__free_unpacked
+                     (Milestone__Identity__V1__TestConnectionReport *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milestone__identity__v1__test_connection_report__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor milestone__identity__v1__scope__field_descriptors[2] =
 {
   {
@@ -1218,6 +1353,185 @@ const ProtobufCMessageDescriptor milestone__identity__v1__effective_configuratio
   (ProtobufCMessageInit) milestone__identity__v1__effective_configuration__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor milestone__identity__v1__test_connection_request__field_descriptors[1] =
+{
+  {
+    "scope",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__TestConnectionRequest, scope),
+    &milestone__identity__v1__scope__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milestone__identity__v1__test_connection_request__field_indices_by_name[] = {
+  0,   /* field[0] = scope */
+};
+static const ProtobufCIntRange milestone__identity__v1__test_connection_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor milestone__identity__v1__test_connection_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milestone.identity.v1.TestConnectionRequest",
+  "TestConnectionRequest",
+  "Milestone__Identity__V1__TestConnectionRequest",
+  "milestone.identity.v1",
+  sizeof(Milestone__Identity__V1__TestConnectionRequest),
+  1,
+  milestone__identity__v1__test_connection_request__field_descriptors,
+  milestone__identity__v1__test_connection_request__field_indices_by_name,
+  1,  milestone__identity__v1__test_connection_request__number_ranges,
+  (ProtobufCMessageInit) milestone__identity__v1__test_connection_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milestone__identity__v1__test_step__field_descriptors[4] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__TestStep, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "outcome",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__TestStep, outcome),
+    &milestone__identity__v1__step_outcome__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "detail",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__TestStep, detail),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fix",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__TestStep, fix),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milestone__identity__v1__test_step__field_indices_by_name[] = {
+  2,   /* field[2] = detail */
+  3,   /* field[3] = fix */
+  0,   /* field[0] = name */
+  1,   /* field[1] = outcome */
+};
+static const ProtobufCIntRange milestone__identity__v1__test_step__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor milestone__identity__v1__test_step__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milestone.identity.v1.TestStep",
+  "TestStep",
+  "Milestone__Identity__V1__TestStep",
+  "milestone.identity.v1",
+  sizeof(Milestone__Identity__V1__TestStep),
+  4,
+  milestone__identity__v1__test_step__field_descriptors,
+  milestone__identity__v1__test_step__field_indices_by_name,
+  1,  milestone__identity__v1__test_step__number_ranges,
+  (ProtobufCMessageInit) milestone__identity__v1__test_step__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milestone__identity__v1__test_connection_report__field_descriptors[3] =
+{
+  {
+    "steps",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Milestone__Identity__V1__TestConnectionReport, n_steps),
+    offsetof(Milestone__Identity__V1__TestConnectionReport, steps),
+    &milestone__identity__v1__test_step__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ok",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__TestConnectionReport, ok),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "redirect_uris",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Milestone__Identity__V1__TestConnectionReport, n_redirect_uris),
+    offsetof(Milestone__Identity__V1__TestConnectionReport, redirect_uris),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milestone__identity__v1__test_connection_report__field_indices_by_name[] = {
+  1,   /* field[1] = ok */
+  2,   /* field[2] = redirect_uris */
+  0,   /* field[0] = steps */
+};
+static const ProtobufCIntRange milestone__identity__v1__test_connection_report__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor milestone__identity__v1__test_connection_report__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milestone.identity.v1.TestConnectionReport",
+  "TestConnectionReport",
+  "Milestone__Identity__V1__TestConnectionReport",
+  "milestone.identity.v1",
+  sizeof(Milestone__Identity__V1__TestConnectionReport),
+  3,
+  milestone__identity__v1__test_connection_report__field_descriptors,
+  milestone__identity__v1__test_connection_report__field_indices_by_name,
+  1,  milestone__identity__v1__test_connection_report__number_ranges,
+  (ProtobufCMessageInit) milestone__identity__v1__test_connection_report__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue milestone__identity__v1__provider__enum_values_by_number[3] =
 {
   { "PROVIDER_UNSPECIFIED", "MILESTONE__IDENTITY__V1__PROVIDER__PROVIDER_UNSPECIFIED", 0 },
@@ -1282,20 +1596,56 @@ const ProtobufCEnumDescriptor milestone__identity__v1__configuration_source__des
   milestone__identity__v1__configuration_source__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor milestone__identity__v1__identity__method_descriptors[5] =
+static const ProtobufCEnumValue milestone__identity__v1__step_outcome__enum_values_by_number[5] =
+{
+  { "STEP_OUTCOME_UNSPECIFIED", "MILESTONE__IDENTITY__V1__STEP_OUTCOME__STEP_OUTCOME_UNSPECIFIED", 0 },
+  { "STEP_OUTCOME_OK", "MILESTONE__IDENTITY__V1__STEP_OUTCOME__STEP_OUTCOME_OK", 1 },
+  { "STEP_OUTCOME_FAILED", "MILESTONE__IDENTITY__V1__STEP_OUTCOME__STEP_OUTCOME_FAILED", 2 },
+  { "STEP_OUTCOME_SKIPPED", "MILESTONE__IDENTITY__V1__STEP_OUTCOME__STEP_OUTCOME_SKIPPED", 3 },
+  { "STEP_OUTCOME_WARNING", "MILESTONE__IDENTITY__V1__STEP_OUTCOME__STEP_OUTCOME_WARNING", 4 },
+};
+static const ProtobufCIntRange milestone__identity__v1__step_outcome__value_ranges[] = {
+{0, 0},{0, 5}
+};
+static const ProtobufCEnumValueIndex milestone__identity__v1__step_outcome__enum_values_by_name[5] =
+{
+  { "STEP_OUTCOME_FAILED", 2 },
+  { "STEP_OUTCOME_OK", 1 },
+  { "STEP_OUTCOME_SKIPPED", 3 },
+  { "STEP_OUTCOME_UNSPECIFIED", 0 },
+  { "STEP_OUTCOME_WARNING", 4 },
+};
+const ProtobufCEnumDescriptor milestone__identity__v1__step_outcome__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "milestone.identity.v1.StepOutcome",
+  "StepOutcome",
+  "Milestone__Identity__V1__StepOutcome",
+  "milestone.identity.v1",
+  5,
+  milestone__identity__v1__step_outcome__enum_values_by_number,
+  5,
+  milestone__identity__v1__step_outcome__enum_values_by_name,
+  1,
+  milestone__identity__v1__step_outcome__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCMethodDescriptor milestone__identity__v1__identity__method_descriptors[6] =
 {
   { "SetSSOConfiguration", &milestone__identity__v1__set_ssoconfiguration_request__descriptor, &milestone__identity__v1__ssoconfiguration__descriptor },
   { "GetSSOConfiguration", &milestone__identity__v1__get_ssoconfiguration_request__descriptor, &milestone__identity__v1__ssoconfiguration__descriptor },
   { "DeleteSSOConfiguration", &milestone__identity__v1__delete_ssoconfiguration_request__descriptor, &milestone__identity__v1__delete_ssoconfiguration_response__descriptor },
   { "ListSSOConfigurations", &milestone__identity__v1__list_ssoconfigurations_request__descriptor, &milestone__identity__v1__list_ssoconfigurations_response__descriptor },
   { "GetEffectiveConfiguration", &milestone__identity__v1__get_effective_configuration_request__descriptor, &milestone__identity__v1__effective_configuration__descriptor },
+  { "TestConnection", &milestone__identity__v1__test_connection_request__descriptor, &milestone__identity__v1__test_connection_report__descriptor },
 };
 const unsigned milestone__identity__v1__identity__method_indices_by_name[] = {
   2,        /* DeleteSSOConfiguration */
   4,        /* GetEffectiveConfiguration */
   1,        /* GetSSOConfiguration */
   3,        /* ListSSOConfigurations */
-  0         /* SetSSOConfiguration */
+  0,        /* SetSSOConfiguration */
+  5         /* TestConnection */
 };
 const ProtobufCServiceDescriptor milestone__identity__v1__identity__descriptor =
 {
@@ -1304,7 +1654,7 @@ const ProtobufCServiceDescriptor milestone__identity__v1__identity__descriptor =
   "Identity",
   "Milestone__Identity__V1__Identity",
   "milestone.identity.v1",
-  5,
+  6,
   milestone__identity__v1__identity__method_descriptors,
   milestone__identity__v1__identity__method_indices_by_name
 };
@@ -1347,6 +1697,14 @@ void milestone__identity__v1__identity__get_effective_configuration(ProtobufCSer
 {
   assert(service->descriptor == &milestone__identity__v1__identity__descriptor);
   service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void milestone__identity__v1__identity__test_connection(ProtobufCService *service,
+                                                        const Milestone__Identity__V1__TestConnectionRequest *input,
+                                                        Milestone__Identity__V1__TestConnectionReport_Closure closure,
+                                                        void *closure_data)
+{
+  assert(service->descriptor == &milestone__identity__v1__identity__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void milestone__identity__v1__identity__init (Milestone__Identity__V1__Identity_Service *service,
                                               Milestone__Identity__V1__Identity_ServiceDestroy destroy)

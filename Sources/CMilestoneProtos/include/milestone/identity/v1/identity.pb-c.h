@@ -26,6 +26,9 @@ typedef struct Milestone__Identity__V1__ListSSOConfigurationsRequest Milestone__
 typedef struct Milestone__Identity__V1__ListSSOConfigurationsResponse Milestone__Identity__V1__ListSSOConfigurationsResponse;
 typedef struct Milestone__Identity__V1__GetEffectiveConfigurationRequest Milestone__Identity__V1__GetEffectiveConfigurationRequest;
 typedef struct Milestone__Identity__V1__EffectiveConfiguration Milestone__Identity__V1__EffectiveConfiguration;
+typedef struct Milestone__Identity__V1__TestConnectionRequest Milestone__Identity__V1__TestConnectionRequest;
+typedef struct Milestone__Identity__V1__TestStep Milestone__Identity__V1__TestStep;
+typedef struct Milestone__Identity__V1__TestConnectionReport Milestone__Identity__V1__TestConnectionReport;
 
 
 /* --- enums --- */
@@ -65,6 +68,20 @@ typedef enum _Milestone__Identity__V1__ConfigurationSource {
   MILESTONE__IDENTITY__V1__CONFIGURATION_SOURCE__CONFIGURATION_SOURCE_NONE = 4
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MILESTONE__IDENTITY__V1__CONFIGURATION_SOURCE)
 } Milestone__Identity__V1__ConfigurationSource;
+typedef enum _Milestone__Identity__V1__StepOutcome {
+  MILESTONE__IDENTITY__V1__STEP_OUTCOME__STEP_OUTCOME_UNSPECIFIED = 0,
+  MILESTONE__IDENTITY__V1__STEP_OUTCOME__STEP_OUTCOME_OK = 1,
+  MILESTONE__IDENTITY__V1__STEP_OUTCOME__STEP_OUTCOME_FAILED = 2,
+  /*
+   * Not run, because an earlier step failed (or nothing to check).
+   */
+  MILESTONE__IDENTITY__V1__STEP_OUTCOME__STEP_OUTCOME_SKIPPED = 3,
+  /*
+   * Works, but needs attention soon (a secret expiring within 30 days).
+   */
+  MILESTONE__IDENTITY__V1__STEP_OUTCOME__STEP_OUTCOME_WARNING = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MILESTONE__IDENTITY__V1__STEP_OUTCOME)
+} Milestone__Identity__V1__StepOutcome;
 
 /* --- messages --- */
 
@@ -271,6 +288,59 @@ struct  Milestone__Identity__V1__EffectiveConfiguration
 #define MILESTONE__IDENTITY__V1__EFFECTIVE_CONFIGURATION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milestone__identity__v1__effective_configuration__descriptor) \
     , MILESTONE__IDENTITY__V1__CONFIGURATION_SOURCE__CONFIGURATION_SOURCE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Milestone__Identity__V1__TestConnectionRequest
+{
+  ProtobufCMessage base;
+  Milestone__Identity__V1__Scope *scope;
+};
+#define MILESTONE__IDENTITY__V1__TEST_CONNECTION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milestone__identity__v1__test_connection_request__descriptor) \
+    , NULL }
+
+
+struct  Milestone__Identity__V1__TestStep
+{
+  ProtobufCMessage base;
+  /*
+   * "discovery", "signing keys", "client credentials", "redirect URIs", "secret expiry".
+   */
+  char *name;
+  Milestone__Identity__V1__StepOutcome outcome;
+  /*
+   * What was found, in a sentence.
+   */
+  char *detail;
+  /*
+   * What to do about it; empty when nothing is to be done.
+   */
+  char *fix;
+};
+#define MILESTONE__IDENTITY__V1__TEST_STEP__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milestone__identity__v1__test_step__descriptor) \
+    , (char *)protobuf_c_empty_string, MILESTONE__IDENTITY__V1__STEP_OUTCOME__STEP_OUTCOME_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Milestone__Identity__V1__TestConnectionReport
+{
+  ProtobufCMessage base;
+  size_t n_steps;
+  Milestone__Identity__V1__TestStep **steps;
+  /*
+   * True when no step failed.
+   */
+  protobuf_c_boolean ok;
+  /*
+   * The redirect URIs to register in the App Registration: one per tenant of the organization, or the
+   * instance's.
+   */
+  size_t n_redirect_uris;
+  char **redirect_uris;
+};
+#define MILESTONE__IDENTITY__V1__TEST_CONNECTION_REPORT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milestone__identity__v1__test_connection_report__descriptor) \
+    , 0,NULL, 0, 0,NULL }
 
 
 /* Milestone__Identity__V1__Scope methods */
@@ -482,6 +552,63 @@ Milestone__Identity__V1__EffectiveConfiguration *
 void   milestone__identity__v1__effective_configuration__free_unpacked
                      (Milestone__Identity__V1__EffectiveConfiguration *message,
                       ProtobufCAllocator *allocator);
+/* Milestone__Identity__V1__TestConnectionRequest methods */
+void   milestone__identity__v1__test_connection_request__init
+                     (Milestone__Identity__V1__TestConnectionRequest         *message);
+size_t milestone__identity__v1__test_connection_request__get_packed_size
+                     (const Milestone__Identity__V1__TestConnectionRequest   *message);
+size_t milestone__identity__v1__test_connection_request__pack
+                     (const Milestone__Identity__V1__TestConnectionRequest   *message,
+                      uint8_t             *out);
+size_t milestone__identity__v1__test_connection_request__pack_to_buffer
+                     (const Milestone__Identity__V1__TestConnectionRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Milestone__Identity__V1__TestConnectionRequest *
+       milestone__identity__v1__test_connection_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milestone__identity__v1__test_connection_request__free_unpacked
+                     (Milestone__Identity__V1__TestConnectionRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Milestone__Identity__V1__TestStep methods */
+void   milestone__identity__v1__test_step__init
+                     (Milestone__Identity__V1__TestStep         *message);
+size_t milestone__identity__v1__test_step__get_packed_size
+                     (const Milestone__Identity__V1__TestStep   *message);
+size_t milestone__identity__v1__test_step__pack
+                     (const Milestone__Identity__V1__TestStep   *message,
+                      uint8_t             *out);
+size_t milestone__identity__v1__test_step__pack_to_buffer
+                     (const Milestone__Identity__V1__TestStep   *message,
+                      ProtobufCBuffer     *buffer);
+Milestone__Identity__V1__TestStep *
+       milestone__identity__v1__test_step__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milestone__identity__v1__test_step__free_unpacked
+                     (Milestone__Identity__V1__TestStep *message,
+                      ProtobufCAllocator *allocator);
+/* Milestone__Identity__V1__TestConnectionReport methods */
+void   milestone__identity__v1__test_connection_report__init
+                     (Milestone__Identity__V1__TestConnectionReport         *message);
+size_t milestone__identity__v1__test_connection_report__get_packed_size
+                     (const Milestone__Identity__V1__TestConnectionReport   *message);
+size_t milestone__identity__v1__test_connection_report__pack
+                     (const Milestone__Identity__V1__TestConnectionReport   *message,
+                      uint8_t             *out);
+size_t milestone__identity__v1__test_connection_report__pack_to_buffer
+                     (const Milestone__Identity__V1__TestConnectionReport   *message,
+                      ProtobufCBuffer     *buffer);
+Milestone__Identity__V1__TestConnectionReport *
+       milestone__identity__v1__test_connection_report__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milestone__identity__v1__test_connection_report__free_unpacked
+                     (Milestone__Identity__V1__TestConnectionReport *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Milestone__Identity__V1__Scope_Closure)
@@ -517,6 +644,15 @@ typedef void (*Milestone__Identity__V1__GetEffectiveConfigurationRequest_Closure
 typedef void (*Milestone__Identity__V1__EffectiveConfiguration_Closure)
                  (const Milestone__Identity__V1__EffectiveConfiguration *message,
                   void *closure_data);
+typedef void (*Milestone__Identity__V1__TestConnectionRequest_Closure)
+                 (const Milestone__Identity__V1__TestConnectionRequest *message,
+                  void *closure_data);
+typedef void (*Milestone__Identity__V1__TestStep_Closure)
+                 (const Milestone__Identity__V1__TestStep *message,
+                  void *closure_data);
+typedef void (*Milestone__Identity__V1__TestConnectionReport_Closure)
+                 (const Milestone__Identity__V1__TestConnectionReport *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -544,6 +680,10 @@ struct Milestone__Identity__V1__Identity_Service
                                       const Milestone__Identity__V1__GetEffectiveConfigurationRequest *input,
                                       Milestone__Identity__V1__EffectiveConfiguration_Closure closure,
                                       void *closure_data);
+  void (*test_connection)(Milestone__Identity__V1__Identity_Service *service,
+                          const Milestone__Identity__V1__TestConnectionRequest *input,
+                          Milestone__Identity__V1__TestConnectionReport_Closure closure,
+                          void *closure_data);
 };
 typedef void (*Milestone__Identity__V1__Identity_ServiceDestroy)(Milestone__Identity__V1__Identity_Service *);
 void milestone__identity__v1__identity__init (Milestone__Identity__V1__Identity_Service *service,
@@ -556,7 +696,8 @@ void milestone__identity__v1__identity__init (Milestone__Identity__V1__Identity_
       function_prefix__ ## get_ssoconfiguration,\
       function_prefix__ ## delete_ssoconfiguration,\
       function_prefix__ ## list_ssoconfigurations,\
-      function_prefix__ ## get_effective_configuration  }
+      function_prefix__ ## get_effective_configuration,\
+      function_prefix__ ## test_connection  }
 void milestone__identity__v1__identity__set_ssoconfiguration(ProtobufCService *service,
                                                              const Milestone__Identity__V1__SetSSOConfigurationRequest *input,
                                                              Milestone__Identity__V1__SSOConfiguration_Closure closure,
@@ -577,11 +718,16 @@ void milestone__identity__v1__identity__get_effective_configuration(ProtobufCSer
                                                                     const Milestone__Identity__V1__GetEffectiveConfigurationRequest *input,
                                                                     Milestone__Identity__V1__EffectiveConfiguration_Closure closure,
                                                                     void *closure_data);
+void milestone__identity__v1__identity__test_connection(ProtobufCService *service,
+                                                        const Milestone__Identity__V1__TestConnectionRequest *input,
+                                                        Milestone__Identity__V1__TestConnectionReport_Closure closure,
+                                                        void *closure_data);
 
 /* --- descriptors --- */
 
 extern const ProtobufCEnumDescriptor    milestone__identity__v1__provider__descriptor;
 extern const ProtobufCEnumDescriptor    milestone__identity__v1__configuration_source__descriptor;
+extern const ProtobufCEnumDescriptor    milestone__identity__v1__step_outcome__descriptor;
 extern const ProtobufCMessageDescriptor milestone__identity__v1__scope__descriptor;
 extern const ProtobufCMessageDescriptor milestone__identity__v1__secret_info__descriptor;
 extern const ProtobufCMessageDescriptor milestone__identity__v1__ssoconfiguration__descriptor;
@@ -593,6 +739,9 @@ extern const ProtobufCMessageDescriptor milestone__identity__v1__list_ssoconfigu
 extern const ProtobufCMessageDescriptor milestone__identity__v1__list_ssoconfigurations_response__descriptor;
 extern const ProtobufCMessageDescriptor milestone__identity__v1__get_effective_configuration_request__descriptor;
 extern const ProtobufCMessageDescriptor milestone__identity__v1__effective_configuration__descriptor;
+extern const ProtobufCMessageDescriptor milestone__identity__v1__test_connection_request__descriptor;
+extern const ProtobufCMessageDescriptor milestone__identity__v1__test_step__descriptor;
+extern const ProtobufCMessageDescriptor milestone__identity__v1__test_connection_report__descriptor;
 extern const ProtobufCServiceDescriptor milestone__identity__v1__identity__descriptor;
 
 PROTOBUF_C__END_DECLS
