@@ -134,7 +134,8 @@ public struct HTTPClient: Sendable {
             return .failure(HTTPFailure(.responseTooLarge, "the response of \(url) exceeds \(configuration.maxResponseBytes) bytes"))
         }
         guard code == CURLE_OK else {
-            let detail = String(cString: errorBuffer).isEmpty ? String(cString: curl_easy_strerror(code)) : String(cString: errorBuffer)
+            let buffered = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let detail = buffered.isEmpty ? String(cString: curl_easy_strerror(code)) : buffered
             return .failure(HTTPFailure(Self.kind(code), detail))
         }
         var status = 0

@@ -1,6 +1,6 @@
 public import Logging
 public import MilestoneCrypto
-public import MilestoneDirectory
+import MilestoneDirectory
 public import MilestoneDirectoryTesting
 public import MilestoneIdentity
 public import MilestoneRPC

@@ -62,7 +62,8 @@ struct DirectoryBench: AsyncParsableCommand {
                 try await Task.sleep(for: .milliseconds(100))
             }
             let rssStart = residentMiB(pid: pid)  // serving, empty database
-            let (seconds, slugs) = try await self.load(directory)
+            let loader = DirectoryLoader(organizations: self.organizations, tenantsPerOrganization: self.tenantsPerOrganization, loadConcurrency: self.loadConcurrency)
+            let (seconds, _, slugs) = try await loader.load(directory)
             return (rssStart, seconds, slugs)
         }
         try await Task.sleep(for: .seconds(1))
@@ -91,9 +92,17 @@ struct DirectoryBench: AsyncParsableCommand {
             print(String(format: "milestone-directory resident memory: %.1f MiB at start, %.1f MiB loaded at rest, %.1f MiB under load, peak %.1f MiB", rssStart, rssLoaded, rssUnderLoad, peak))
         }
     }
+}
 
-    /// Creates the organizations, then their tenants, `loadConcurrency` calls at a time.
-    private func load(_ directory: DirectoryV1.Directory.Client) async throws -> (Double, [String]) {
+/// Loads the directory through its API: organizations, then their tenants, a number of calls at a time.
+struct DirectoryLoader: Sendable {
+    var organizations: Int
+    var tenantsPerOrganization: Int
+    var loadConcurrency: Int
+
+    /// Creates the organizations, then their tenants; returns the seconds it took, the organizations' ids
+    /// and the tenants' slugs.
+    func load(_ directory: DirectoryV1.Directory.Client) async throws -> (seconds: Double, organizationIDs: [String], slugs: [String]) {
         let start = ContinuousClock.now
         let organizationIDs = try await self.parallel(count: self.organizations) { index in
             try await directory.createOrganization(
@@ -109,10 +118,11 @@ struct DirectoryBench: AsyncParsableCommand {
             return slug
         }
         let elapsed = ContinuousClock.now - start
-        return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, slugs)
+        return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, organizationIDs, slugs)
     }
 
-    private func parallel<T: Sendable>(count: Int, _ body: @escaping @Sendable (Int) async throws -> T) async throws -> [T] {
+    /// Runs `body` for 0..<count, `loadConcurrency` at a time; the results in order.
+    func parallel<T: Sendable>(count: Int, _ body: @escaping @Sendable (Int) async throws -> T) async throws -> [T] {
         try await withThrowingTaskGroup(of: (Int, T).self) { group in
             var results = [T?](repeating: nil, count: count)
             var next = 0

@@ -9,6 +9,7 @@ import MilestoneIdentityTesting
 import MilestoneRPC
 import MilestoneTesting
 import MilestoneWire
+import Synchronization
 import Testing
 
 let clientID = "11111111-2222-3333-4444-555555555555"
@@ -231,6 +232,30 @@ struct SSOConfigurationTests {
                 #expect(try await service.getEffectiveConfiguration(.init(tenantSlug: "solo")).source == .none)
                 #expect(await statusCode { try await service.setSSOConfiguration(entraRequest(.instance)) } == .permissionDenied)
                 #expect(await statusCode { try await service.listSSOConfigurations() } == .permissionDenied)
+            }
+        }
+    }
+}
+
+@Suite("The directory cache's staleness bound", .timeLimit(.minutes(1)))
+struct DirectoryCacheTests {
+    @Test("a moved tenant is seen in its new organization once the cache lifetime has passed, not before")
+    func stalenessBound() async throws {
+        try await withDirectoryTestServer { server throws in
+            let acme = try await server.client.createOrganization(.init(name: "Acme", adminEmail: "a@acme.example"))
+            let globex = try await server.client.createOrganization(.init(name: "Globex", adminEmail: "a@globex.example"))
+            let tenant = try await server.client.createTenant(.init(slug: "mover", displayName: "Mover", organizationID: acme.id))
+            let now = Mutex(ContinuousClock.now)
+            try await server.withClient(token: server.serviceToken) { client throws in
+                let directory = RPCTenantDirectory(
+                    client: client, endpoint: "\(server.endpoint)", cacheLifetime: .seconds(10), clock: { now.withLock { $0 } }
+                )
+                #expect(try await directory.resolve(slug: "mover").organizationName == "Acme")
+                _ = try await server.client.addTenant(.init(organizationID: globex.id, tenantID: tenant.id, moveFromOtherOrganization: true))
+                now.withLock { $0 += .seconds(9) }
+                #expect(try await directory.resolve(slug: "mover").organizationName == "Acme", "within the bound: cached")
+                now.withLock { $0 += .seconds(1) }
+                #expect(try await directory.resolve(slug: "mover").organizationName == "Globex", "at the bound: asked again")
             }
         }
     }

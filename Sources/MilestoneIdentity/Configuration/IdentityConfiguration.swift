@@ -10,7 +10,8 @@ public struct IdentityConfiguration: Sendable {
     /// The instance configuration of the SSO_* environment, if any.
     public var instanceEnvironment: InstanceEnvironment?
     /// How long a tenant's organization, as the directory reported it, is reused before asking again
-    /// (default 2 s): a tenant moved to another organization gets the new configuration within this bound.
+    /// (default 10 s): a tenant moved to another organization gets the new configuration within this bound.
+    /// SSO configurations themselves are read from the identity database on every call (never stale).
     public var directoryCacheLifetime: Duration
     /// Outbound HTTPS to identity providers (Test Connection): timeouts and the response size cap.
     public var http: HTTPClient.Configuration
@@ -19,7 +20,7 @@ public struct IdentityConfiguration: Sendable {
         publicBaseURL: String = "http://127.0.0.1:7480",
         entraAuthority: String = "https://login.microsoftonline.com",
         instanceEnvironment: InstanceEnvironment? = nil,
-        directoryCacheLifetime: Duration = .seconds(2),
+        directoryCacheLifetime: Duration = .seconds(10),
         http: HTTPClient.Configuration = HTTPClient.Configuration()
     ) {
         self.http = http

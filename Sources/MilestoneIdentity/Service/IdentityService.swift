@@ -145,25 +145,27 @@ public struct IdentityService: IdentityV1.Identity.ServiceProtocol {
             )
         }
         guard tenantSlug.utf8.count <= 63 else { throw IdentityError.invalid("tenant_slug", "is longer than a slug can be") }
-        let (tenant, organization) = try await self.directory.resolve(slug: tenantSlug)
+        let tenant = try await self.directory.resolve(slug: tenantSlug)
         let redirectURI = self.configuration.redirectURI(tenantSlug: tenant.slug)
         var because: String
-        if let organization {
-            let stored = try await self.store.organizations([organization.id])[organization.id]
+        var org: (id: String, name: String)?
+        if let organizationID = tenant.organizationID {
+            let name = tenant.organizationName ?? organizationID
+            org = (organizationID, name)
+            let stored = try await self.store.organizations([organizationID])[organizationID]
             if let stored, stored.enabled {
                 return EffectiveSSO(
-                    settings: stored, organization: (organization.id, organization.name), redirectURI: redirectURI,
-                    explanation: "tenant \(tenant.slug) belongs to organization \(organization.name), whose SSO configuration applies"
+                    settings: stored, organization: org, redirectURI: redirectURI,
+                    explanation: "tenant \(tenant.slug) belongs to organization \(name), whose SSO configuration applies"
                 )
             }
             because = stored == nil
-                ? "tenant \(tenant.slug) belongs to organization \(organization.name), which has no SSO configuration"
-                : "tenant \(tenant.slug) belongs to organization \(organization.name), whose SSO configuration is disabled"
+                ? "tenant \(tenant.slug) belongs to organization \(name), which has no SSO configuration"
+                : "tenant \(tenant.slug) belongs to organization \(name), whose SSO configuration is disabled"
         } else {
             because = "tenant \(tenant.slug) belongs to no organization"
         }
         let instance = try await self.instanceSettings(logger: logger)
-        let org = organization.map { (id: $0.id, name: $0.name) }
         if let instance, instance.enabled {
             let origin = instance.source == .instanceEnvironment ? "the SSO_* environment" : "the instance settings"
             return EffectiveSSO(

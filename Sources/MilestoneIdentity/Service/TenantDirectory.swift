@@ -2,14 +2,27 @@ public import MilestoneRPC
 public import MilestoneWire
 import Synchronization
 
+/// A tenant as the identity service needs it: its slug and its organization (id and name).
+public struct ResolvedTenant: Hashable, Sendable {
+    public var slug: String
+    public var organizationID: String?
+    public var organizationName: String?
+
+    public init(slug: String, organizationID: String?, organizationName: String?) {
+        self.slug = slug
+        self.organizationID = organizationID
+        self.organizationName = organizationName
+    }
+}
+
 /// What the identity service asks the directory service: a tenant's organization, and whether an
 /// organization exists. Over RPC in production (``RPCTenantDirectory``); anything in tests.
 public protocol TenantDirectory: Sendable {
-    /// The tenant with `slug` and its organization (nil when it has none).
+    /// The tenant with `slug` and its organization.
     ///
     /// - Throws: ``IdentityError`` NOT_FOUND for an unknown slug, UNAVAILABLE when the directory does not
     ///   answer.
-    func resolve(slug: String) async throws -> (tenant: DirectoryV1.Tenant, organization: DirectoryV1.Organization?)
+    func resolve(slug: String) async throws -> ResolvedTenant
 
     /// The organization with `id`.
     func organization(id: String) async throws -> DirectoryV1.Organization
@@ -38,10 +51,14 @@ public struct RPCTenantDirectory: TenantDirectory {
         self.cache = ResolutionCache(lifetime: cacheLifetime, clock: clock)
     }
 
-    public func resolve(slug: String) async throws -> (tenant: DirectoryV1.Tenant, organization: DirectoryV1.Organization?) {
+    public func resolve(slug: String) async throws -> ResolvedTenant {
         if let cached = self.cache.get(slug) { return cached }
         let response = try await self.call { try await self.client.resolveTenant(.init(slug: slug), options: $0) }
-        let resolved = (tenant: response.tenant ?? DirectoryV1.Tenant(), organization: response.organization)
+        let resolved = ResolvedTenant(
+            slug: response.tenant?.slug ?? slug,
+            organizationID: response.organization?.id,
+            organizationName: response.organization?.name
+        )
         self.cache.put(slug, resolved)
         return resolved
     }
@@ -90,13 +107,21 @@ public struct RPCTenantDirectory: TenantDirectory {
     }
 }
 
-/// Resolved tenants by slug, each kept for a lifetime.
+/// Resolved tenants by slug, each kept for a lifetime. Compact: each organization's id and name are kept
+/// once, and a slug's entry is the organization's index and an expiry (about 60 bytes a slug).
 final class ResolutionCache: Sendable {
-    typealias Entry = (tenant: DirectoryV1.Tenant, organization: DirectoryV1.Organization?)
+    typealias Entry = ResolvedTenant
+
+    private struct State {
+        /// slug → (index into `organizations`, or -1 for none; until when it may be used).
+        var entries: [String: (organization: Int32, until: ContinuousClock.Instant)] = [:]
+        var organizations: [(id: String, name: String)] = []
+        var organizationIndex: [String: Int32] = [:]
+    }
 
     private let lifetime: Duration
     private let clock: @Sendable () -> ContinuousClock.Instant
-    private let entries = Mutex<[String: (entry: Entry, until: ContinuousClock.Instant)]>([:])
+    private let state = Mutex(State())
     /// Bounds memory: past this many slugs the cache starts over.
     private let capacity = 100_000
 
@@ -108,22 +133,39 @@ final class ResolutionCache: Sendable {
     func get(_ slug: String) -> Entry? {
         guard self.lifetime > .zero else { return nil }
         let now = self.clock()
-        return self.entries.withLock { entries in
-            guard let found = entries[slug] else { return nil }
+        return self.state.withLock { state in
+            guard let found = state.entries[slug] else { return nil }
             if found.until <= now {
-                entries[slug] = nil
+                state.entries[slug] = nil
                 return nil
             }
-            return found.entry
+            guard found.organization >= 0 else {
+                return ResolvedTenant(slug: slug, organizationID: nil, organizationName: nil)
+            }
+            let organization = state.organizations[Int(found.organization)]
+            return ResolvedTenant(slug: slug, organizationID: organization.id, organizationName: organization.name)
         }
     }
 
     func put(_ slug: String, _ entry: Entry) {
         guard self.lifetime > .zero else { return }
         let until = self.clock() + self.lifetime
-        self.entries.withLock { entries in
-            if entries.count >= self.capacity { entries.removeAll(keepingCapacity: true) }
-            entries[slug] = (entry, until)
+        self.state.withLock { state in
+            if state.entries.count >= self.capacity {
+                state = State()
+            }
+            var index: Int32 = -1
+            if let id = entry.organizationID {
+                let name = entry.organizationName ?? id
+                if let known = state.organizationIndex[id], state.organizations[Int(known)].name == name {
+                    index = known
+                } else {
+                    index = Int32(state.organizations.count)
+                    state.organizations.append((id, name))
+                    state.organizationIndex[id] = index
+                }
+            }
+            state.entries[slug] = (index, until)
         }
     }
 }

@@ -2,17 +2,24 @@ import Foundation
 import GRDB
 import Logging
 import MilestoneCrypto
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Stored SSO configurations: validation, sealing of secrets, one transaction per change.
+///
+/// Reads on the sign-in path (``get(_:logger:)``, ``organizations(_:)``) come from an in-memory copy of the
+/// table (without secrets), loaded on first use and updated by this store's own writes right after they
+/// commit: never stale while one process owns the database (the embedded default; replicas over a shared
+/// database will need another answer).
 struct SSOConfigurationStore: Sendable {
     let database: IdentityDatabase
     let box: SecretBox
     /// Microseconds since 1970 (injectable for tests).
     let now: @Sendable () -> Int64
+    private let cache = SettingsCache()
 
     init(database: IdentityDatabase, box: SecretBox, now: @escaping @Sendable () -> Int64 = SSOConfigurationStore.systemNow) {
         self.database = database
@@ -24,6 +31,34 @@ struct SSOConfigurationStore: Sendable {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
         return Int64(time.tv_sec) * 1_000_000 + Int64(time.tv_nsec) / 1000
+    }
+
+    /// Every configuration by scope key, from memory (loaded once).
+    private func cached() async throws -> [String: SSOSettings] {
+        while true {
+            let (loaded, generation) = self.cache.state.withLock { ($0.settings, $0.generation) }
+            if let loaded { return loaded }
+            let read = try await self.read { db in
+                Dictionary(try SSOConfigurationRecord.fetchAll(db).map { ($0.scope, $0.settings) }) { first, _ in first }
+            }
+            // Install what was read only if no write committed meanwhile; otherwise read again.
+            let installed = self.cache.state.withLock { state -> [String: SSOSettings]? in
+                if let existing = state.settings { return existing }
+                guard state.generation == generation else { return nil }
+                state.settings = read
+                return read
+            }
+            if let installed { return installed }
+        }
+    }
+
+    /// Records a committed change in the in-memory copy (if loaded), and that a change happened (so a load
+    /// that started before it does not install a stale copy).
+    private func remember(_ key: String, _ settings: SSOSettings?) {
+        self.cache.state.withLock { state in
+            state.generation += 1
+            state.settings?[key] = settings
+        }
     }
 
     /// Creates or replaces the configuration of `scope`; the secret is sealed with the scope bound in.
@@ -55,17 +90,19 @@ struct SSOConfigurationStore: Sendable {
             try record.save(db)
             return record.settings
         }
+        self.remember(scope.key, settings)
         logger.info("SSO configuration set", metadata: ["scope": "\(scope)", "version": "\(settings.version)"])
         return settings
     }
 
     func get(_ scope: SSOScope, logger: Logger) async throws -> SSOSettings? {
-        try await self.read { db in try SSOConfigurationRecord.fetchOne(db, key: scope.key)?.settings }
+        try await self.cached()[scope.key]
     }
 
     /// Returns whether there was a configuration to delete.
     func delete(_ scope: SSOScope, logger: Logger) async throws -> Bool {
         let deleted = try await self.write(logger: logger) { db in try SSOConfigurationRecord.deleteOne(db, key: scope.key) }
+        self.remember(scope.key, nil)
         if deleted { logger.info("SSO configuration deleted", metadata: ["scope": "\(scope)"]) }
         return deleted
     }
@@ -80,10 +117,12 @@ struct SSOConfigurationStore: Sendable {
 
     /// The configurations of several organizations at once (the effective-configuration path).
     func organizations(_ ids: [String]) async throws -> [String: SSOSettings] {
-        try await self.read { db in
-            let records = try SSOConfigurationRecord.fetchAll(db, keys: ids.map { "org:\($0)" })
-            return Dictionary(records.compactMap { record in record.organizationID.map { ($0, record.settings) } }) { first, _ in first }
+        let all = try await self.cached()
+        var found: [String: SSOSettings] = [:]
+        for id in ids {
+            if let settings = all["org:\(id)"] { found[id] = settings }
         }
+        return found
     }
 
     /// The client secret of `scope`, opened with the master key: for talking to the identity provider only.
@@ -138,4 +177,9 @@ struct SSOConfigurationStore: Sendable {
             throw IdentityError(.unavailable, "the identity database is busy; retry shortly")
         }
     }
+}
+
+/// The in-memory copy of the configurations (nil until loaded).
+private final class SettingsCache: Sendable {
+    let state = Mutex<(settings: [String: SSOSettings]?, generation: Int)>((nil, 0))
 }
