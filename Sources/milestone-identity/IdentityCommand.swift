@@ -99,18 +99,24 @@ struct IdentityCommand: AsyncParsableCommand {
                 eventLoopGroup: context.eventLoopGroup,
                 logger: context.logger
             )
+            let directory = DirectoryV1.Directory.Client(directoryClient)
+            let tenantMap = TenantMap(lifetime: identityConfiguration.directoryCacheLifetime)
             let service = IdentityService(
                 database: database,
                 secretBox: box,
                 directory: RPCTenantDirectory(
-                    client: DirectoryV1.Directory.Client(directoryClient),
+                    client: directory,
                     endpoint: "\(directoryEndpoint)",
-                    cacheLifetime: identityConfiguration.directoryCacheLifetime
+                    cacheLifetime: identityConfiguration.directoryCacheLifetime,
+                    map: tenantMap
                 ),
                 configuration: identityConfiguration
             )
             try await service.checkSealedSecrets(logger: context.logger)
-            return ServiceSetup(rpcServices: [service], otherServices: [directoryClient])
+            let refresher = TenantMapRefresher(
+                map: tenantMap, client: directory, interval: identityConfiguration.directoryCacheLifetime, logger: context.logger
+            )
+            return ServiceSetup(rpcServices: [service], otherServices: [directoryClient, refresher])
         }
     }
 }

@@ -260,3 +260,33 @@ struct DirectoryCacheTests {
         }
     }
 }
+
+@Suite("The warm tenant map", .timeLimit(.minutes(1)))
+struct TenantMapTests {
+    @Test("a listing answers lookups until the lifetime passes; a refresh picks up moves; new tenants fall back")
+    func tenantMap() async throws {
+        try await withDirectoryTestServer { server throws in
+            let acme = try await server.client.createOrganization(.init(name: "Acme", adminEmail: "a@acme.example"))
+            let globex = try await server.client.createOrganization(.init(name: "Globex", adminEmail: "a@globex.example"))
+            let mover = try await server.client.createTenant(.init(slug: "mover", displayName: "Mover", organizationID: acme.id))
+            _ = try await server.client.createTenant(.init(slug: "loner", displayName: "Loner"))
+            let now = Mutex(ContinuousClock.now)
+            let map = TenantMap(lifetime: .seconds(10), clock: { now.withLock { $0 } })
+            try await server.withClient(token: server.serviceToken) { client throws in
+                try await map.refresh(from: client)
+                #expect(map.count == 2)
+                #expect(map.lookup("mover")?.organizationName == "Acme")
+                #expect(map.lookup("loner") == ResolvedTenant(slug: "loner", organizationID: nil, organizationName: nil))
+                #expect(map.lookup("newcomer") == nil, "a tenant created since the listing is asked for one by one")
+
+                _ = try await server.client.addTenant(.init(organizationID: globex.id, tenantID: mover.id, moveFromOtherOrganization: true))
+                #expect(map.lookup("mover")?.organizationName == "Acme", "until the next listing")
+                try await map.refresh(from: client)
+                #expect(map.lookup("mover")?.organizationName == "Globex")
+
+                now.withLock { $0 += .seconds(10) }
+                #expect(map.lookup("mover") == nil, "a listing older than the lifetime is not trusted")
+            }
+        }
+    }
+}

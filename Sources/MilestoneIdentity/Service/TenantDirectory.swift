@@ -36,22 +36,27 @@ public struct RPCTenantDirectory: TenantDirectory {
     private let client: DirectoryV1.Directory.Client
     private let endpoint: String
     private let cache: ResolutionCache
+    private let map: TenantMap?
 
     /// - Parameters:
     ///   - cacheLifetime: how long a resolved tenant is reused (the staleness bound of a tenant's organization).
     ///   - clock: now, for the cache (injectable).
+    ///   - map: a warm listing of every tenant, refreshed elsewhere (``TenantMapRefresher``); looked at first.
     public init(
         client: DirectoryV1.Directory.Client,
         endpoint: String,
         cacheLifetime: Duration,
+        map: TenantMap? = nil,
         clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
     ) {
         self.client = client
         self.endpoint = endpoint
         self.cache = ResolutionCache(lifetime: cacheLifetime, clock: clock)
+        self.map = map
     }
 
     public func resolve(slug: String) async throws -> ResolvedTenant {
+        if let listed = self.map?.lookup(slug) { return listed }
         if let cached = self.cache.get(slug) { return cached }
         let response = try await self.call { try await self.client.resolveTenant(.init(slug: slug), options: $0) }
         let resolved = ResolvedTenant(

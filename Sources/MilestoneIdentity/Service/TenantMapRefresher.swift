@@ -1,0 +1,36 @@
+public import Logging
+public import MilestoneRPC
+public import MilestoneWire
+public import ServiceLifecycle
+
+/// Keeps a ``TenantMap`` warm: lists the directory now and then every `interval` until shut down. A failed
+/// listing is logged and retried at the next interval; meanwhile lookups ask the directory one by one.
+public struct TenantMapRefresher: Service {
+    let map: TenantMap
+    let client: DirectoryV1.Directory.Client
+    let interval: Duration
+    let logger: Logger
+
+    public init(map: TenantMap, client: DirectoryV1.Directory.Client, interval: Duration, logger: Logger) {
+        self.map = map
+        self.client = client
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let start = ContinuousClock.now
+            do {
+                try await self.map.refresh(from: self.client)
+                self.logger.debug("tenant map refreshed", metadata: ["tenants": "\(self.map.count)", "took": "\(ContinuousClock.now - start)"])
+            } catch {
+                self.logger.warning("tenant map not refreshed: sign-ins ask the directory one by one", metadata: ["error": "\(error)"])
+            }
+            // Refresh a little before the listing stops being trusted.
+            try? await cancelWhenGracefulShutdown {
+                try await Task.sleep(for: self.interval * 0.8)
+            }
+        }
+    }
+}
