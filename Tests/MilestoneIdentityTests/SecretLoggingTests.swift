@@ -58,3 +58,17 @@ struct SecretLoggingTests {
         #expect(!lines.contains { $0.contains(secret) }, "a log line holds the secret")
     }
 }
+
+@Suite("Values holding secrets print redacted", .timeLimit(.minutes(1)))
+struct RedactionTests {
+    @Test("a settings change and the SSO_* environment never print their secret")
+    func redaction() throws {
+        let change = SSOSettingsChange(provider: .entraID, clientID: appID, directoryTenantID: tenantGUID, clientSecret: "print-canary-secret")
+        let environment = try #require(try InstanceEnvironment.read([
+            "SSO_CLIENT_ID": appID, "SSO_CLIENT_SECRET": "print-canary-secret", "SSO_TENANT_ID": tenantGUID,
+        ]))
+        for text in ["\(change)", String(reflecting: change), "\(environment)", String(reflecting: environment), "\(Mirror(reflecting: change).children.map(\.value))"] {
+            #expect(!text.contains("print-canary-secret"), "\(text)")
+        }
+    }
+}

@@ -64,3 +64,14 @@ public struct InstanceEnvironment: Sendable {
         )
     }
 }
+
+extension InstanceEnvironment: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// Never shows the secret.
+    public var description: String {
+        "InstanceEnvironment(clientID: \(self.settings.clientID), directoryTenantID: \(self.settings.directoryTenantID), enabled: \(self.settings.enabled), clientSecret: <redacted>)"
+    }
+
+    public var debugDescription: String { self.description }
+
+    public var customMirror: Mirror { Mirror(self, children: ["description": self.description]) }
+}

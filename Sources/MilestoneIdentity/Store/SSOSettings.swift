@@ -108,3 +108,14 @@ public struct SSOSettingsChange: Sendable {
         return change
     }
 }
+
+extension SSOSettingsChange: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// Never shows the secret.
+    public var description: String {
+        "SSOSettingsChange(provider: \(self.provider), clientID: \(self.clientID), directoryTenantID: \(self.directoryTenantID), issuerURL: \(self.issuerURL), clientSecret: <redacted>, enabled: \(self.enabled))"
+    }
+
+    public var debugDescription: String { self.description }
+
+    public var customMirror: Mirror { Mirror(self, children: ["description": self.description]) }
+}
