@@ -27,9 +27,13 @@ public struct TenantMapRefresher: Service {
             } catch {
                 self.logger.warning("tenant map not refreshed: sign-ins ask the directory one by one", metadata: ["error": "\(error)"])
             }
-            // Refresh a little before the listing stops being trusted.
-            try? await cancelWhenGracefulShutdown {
-                try await Task.sleep(for: self.interval * 0.8)
+            // The next listing starts half a lifetime after this one started, so it is done long before
+            // this one stops being trusted (a listing of 100,000 tenants takes about a second).
+            let wait = self.interval / 2 - (ContinuousClock.now - start)
+            if wait > .zero {
+                try? await cancelWhenGracefulShutdown {
+                    try await Task.sleep(for: wait)
+                }
             }
         }
     }
