@@ -21,6 +21,8 @@ struct IdentityBench: AsyncParsableCommand {
     @Option(help: "Seconds measured.") var duration: Double = 5
     @Option(help: "Seconds of warm-up.") var warmup: Double = 2
     @Flag(help: "Print one JSON object instead of text.") var json = false
+    @Option(help: "Run milestone-identity under this command (a profiler such as heaptrack); RSS figures are then the wrapper's.")
+    var identityWrapper: String?
 
     func run() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("milestone-bench-\(UUID().uuidString)")
@@ -35,22 +37,34 @@ struct IdentityBench: AsyncParsableCommand {
         environment["MILESTONE_SERVICE_TOKEN"] = serviceToken
         let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
 
-        func start(_ name: String, _ arguments: [String]) throws -> Process {
+        func start(_ name: String, _ arguments: [String], wrapper: String? = nil) throws -> Process {
             let binary = beside.appendingPathComponent(name).path
             guard FileManager.default.isExecutableFile(atPath: binary) else {
                 throw ValidationError("no \(name) at \(binary): build it (swift build -c release --product \(name))")
             }
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = arguments + ["--data-dir", folder.path, "--log-level", "warning"]
+            let all = arguments + ["--data-dir", folder.path, "--log-level", "warning"]
+            if let wrapper {
+                let parts = wrapper.split(separator: " ").map(String.init)
+                process.executableURL = URL(fileURLWithPath: parts[0])
+                process.arguments = Array(parts.dropFirst()) + [binary] + all
+            } else {
+                process.executableURL = URL(fileURLWithPath: binary)
+                process.arguments = all
+            }
             process.environment = environment
             try process.run()
             return process
         }
         let directory = try start("milestone-directory", ["--listen", "\(directoryEndpoint)"])
         defer { directory.terminate() }
-        let identity = try start("milestone-identity", ["--listen", "\(identityEndpoint)", "--directory", "\(directoryEndpoint)"])
-        defer { identity.terminate() }
+        let identity = try start(
+            "milestone-identity", ["--listen", "\(identityEndpoint)", "--directory", "\(directoryEndpoint)"], wrapper: self.identityWrapper
+        )
+        defer {
+            identity.interrupt()  // SIGINT: a graceful stop (and a profiler wrapper writes its data)
+            identity.waitUntilExit()
+        }
         let logger = Logger(label: "milestone.bench") { _ in SwiftLogNoOpLogHandler() }
         let admin = RPCClientConfiguration(token: adminToken, defaultTimeout: .seconds(30))
 
