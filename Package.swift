@@ -378,6 +378,7 @@ let package = Package(
             name: "MilestoneDirectoryTests",
             dependencies: [
                 "MilestoneClient",
+                "MilestoneCrypto",
                 "MilestoneDirectory",
                 "MilestoneStorage",
                 .product(name: "GRDB", package: "GRDB.swift"),

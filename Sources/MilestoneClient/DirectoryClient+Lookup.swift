@@ -1,3 +1,4 @@
+import Foundation
 public import MilestoneRPC
 public import MilestoneWire
 
@@ -18,7 +19,7 @@ extension DirectoryV1.Directory.Client {
     ///
     /// - Throws: ``RPCError`` (NOT_FOUND when nothing has that id or name).
     public func organization(named argument: String, options: CallOptions = .default) async throws -> DirectoryV1.Organization {
-        let argument = argument.trimmingSpaces
+        let argument = argument.trimmingCharacters(in: .whitespacesAndNewlines)
         if Self.looksLikeID(argument, prefix: "org_") {
             do {
                 return try await self.getOrganization(.init(id: argument), options: options)
@@ -46,7 +47,7 @@ extension DirectoryV1.Directory.Client {
     public func tenant(named argument: String, options: CallOptions = .default) async throws -> (
         tenant: DirectoryV1.Tenant, organization: DirectoryV1.Organization?
     ) {
-        let argument = argument.trimmingSpaces
+        let argument = argument.trimmingCharacters(in: .whitespacesAndNewlines)
         if argument.hasPrefix("ten_") {
             let tenant = try await self.getTenant(.init(id: argument), options: options)
             return (tenant, nil)
@@ -58,14 +59,5 @@ extension DirectoryV1.Directory.Client {
     /// The id of the tenant `argument` names; see ``tenant(named:options:)``.
     public func tenantID(for argument: String, options: CallOptions = .default) async throws -> String {
         try await self.tenant(named: argument, options: options).tenant.id
-    }
-}
-
-extension String {
-    fileprivate var trimmingSpaces: String {
-        var slice = Substring(self)
-        while let first = slice.first, first.isWhitespace { slice.removeFirst() }
-        while let last = slice.last, last.isWhitespace { slice.removeLast() }
-        return String(slice)
     }
 }

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -46,7 +46,7 @@ public final class EntraEmulator: Sendable {
 
     private let tenants: [Tenant]
     private let channel: Mutex<(any Channel)?> = Mutex(nil)
-    /// Requests served, by path (for tests).
+    /// The paths of the last 1,000 requests (for tests; bounded for a long-running emulator).
     private let requests = Mutex<[String]>([])
 
     public init(tenants: [Tenant]) {
@@ -90,7 +90,10 @@ public final class EntraEmulator: Sendable {
     }
 
     func answer(method: HTTPMethod, path: String, body: String) -> Answer {
-        self.requests.withLock { $0.append(path) }
+        self.requests.withLock { requests in
+            if requests.count >= 1000 { requests.removeFirst(requests.count - 999) }
+            requests.append(String(path.prefix(2048)))
+        }
         let parts = path.split(separator: "?")[0].split(separator: "/").map(String.init)
         guard let first = parts.first else { return Answer(status: .notFound, json: ["error": "not_found"]) }
         guard let tenant = self.tenant(named: first) else {

@@ -1,6 +1,7 @@
 import Foundation
 @testable import MilestoneDirectory
 import GRDB
+import MilestoneCrypto
 import Logging
 import MilestoneRPC
 import MilestoneStorage

@@ -1,4 +1,5 @@
 import Foundation
+import MilestoneCrypto
 import MilestoneHTTPClient
 
 /// One step of a Test Connection report.
@@ -144,7 +145,7 @@ struct ConnectionTester: Sendable {
         }
         let usable = keys.filter { key in
             guard key["kty"] as? String == "RSA", (key["use"] as? String).map({ $0 == "sig" }) ?? true,
-                let n = (key["n"] as? String).flatMap(Self.base64URL), let e = (key["e"] as? String).flatMap(Self.base64URL)
+                let n = (key["n"] as? String).flatMap(Base64URL.decode), let e = (key["e"] as? String).flatMap(Base64URL.decode)
             else { return false }
             return n.count >= 256 && !e.isEmpty
         }
@@ -262,11 +263,5 @@ struct ConnectionTester: Sendable {
                 "look the code up at https://login.microsoftonline.com/error?code=\(code)"
             )
         }
-    }
-
-    static func base64URL(_ text: String) -> Data? {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        return Data(base64Encoded: base64)
     }
 }

@@ -199,7 +199,7 @@ public struct IdentityService: IdentityV1.Identity.ServiceProtocol {
         let scope = try Self.scope(request.scope)
         let settings: SSOSettings
         let secret: String?
-        var redirectURIs: [String]
+        let redirectURIs: [String]
         if scope == .instance, let environment = self.configuration.instanceEnvironment {
             settings = environment.settings
             secret = environment.clientSecret
@@ -217,11 +217,8 @@ public struct IdentityService: IdentityV1.Identity.ServiceProtocol {
             redirectURIs = try await self.directory.tenants(organizationID: id).map { self.configuration.redirectURI(tenantSlug: $0.slug) }
         }
         let tester = ConnectionTester(http: HTTPClient(configuration: self.configuration.http), authority: self.configuration.entraAuthority)
-        var steps: [ConnectionStep]
-        if let secret {
-            steps = await tester.test(settings, secret: secret, redirectURIs: redirectURIs, today: self.today())
-        } else {
-            steps = await tester.test(settings, secret: "", redirectURIs: redirectURIs, today: self.today())
+        var steps = await tester.test(settings, secret: secret ?? "", redirectURIs: redirectURIs, today: self.today())
+        if secret == nil {
             if let index = steps.firstIndex(where: { $0.name == "client credentials" }) {
                 steps[index] = ConnectionStep(
                     name: "client credentials", outcome: .failed,

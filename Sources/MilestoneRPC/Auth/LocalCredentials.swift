@@ -94,10 +94,6 @@ public struct LocalCredentials: Codable, Sendable, Hashable, CustomStringConvert
 
     /// 32 random bytes, hex-encoded.
     package static func randomToken() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<4).map { _ in
-            let hex = String(generator.next() as UInt64, radix: 16)
-            return String(repeating: "0", count: 16 - hex.count) + hex
-        }.joined()
+        randomHex(bytes: 32)
     }
 }

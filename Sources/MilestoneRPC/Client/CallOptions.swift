@@ -30,11 +30,7 @@ public struct CallOptions: Sendable {
     public func withIdempotencyKey() -> CallOptions {
         guard self.idempotencyKey == nil else { return self }
         var options = self
-        var generator = SystemRandomNumberGenerator()
-        options.idempotencyKey = (0..<2).map { _ in
-            let hex = String(generator.next() as UInt64, radix: 16)
-            return String(repeating: "0", count: 16 - hex.count) + hex
-        }.joined()
+        options.idempotencyKey = randomHex(bytes: 16)
         return options
     }
 }

@@ -22,23 +22,9 @@ enum Messages {
     static func forCLI(_ message: String) -> String {
         var text = message
         for (field, flag) in Self.replacements {
-            text = text.replacingAll(field, with: flag)
+            text = text.replacingOccurrences(of: field, with: flag)
         }
         if text.hasPrefix("name: ") { text = "--name: " + text.dropFirst(6) }
         return text
-    }
-}
-
-extension String {
-    fileprivate func replacingAll(_ target: String, with replacement: String) -> String {
-        guard !target.isEmpty else { return self }
-        var result = ""
-        var rest = Substring(self)
-        while let range = rest.range(of: target) {
-            result += rest[..<range.lowerBound]
-            result += replacement
-            rest = rest[range.upperBound...]
-        }
-        return result + rest
     }
 }
