@@ -112,7 +112,7 @@ struct IdentityCommand: AsyncParsableCommand {
                 ),
                 configuration: identityConfiguration
             )
-            try await service.checkSealedSecrets(logger: context.logger)
+            try await service.prepare(logger: context.logger)
             let refresher = TenantMapRefresher(
                 map: tenantMap, client: directory, interval: identityConfiguration.directoryCacheLifetime, logger: context.logger
             )

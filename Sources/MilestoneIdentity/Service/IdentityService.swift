@@ -270,9 +270,12 @@ public struct IdentityService: IdentityV1.Identity.ServiceProtocol {
 }
 
 extension IdentityService {
-    /// Logs an error naming every configuration whose secret was sealed with another master key: they
-    /// cannot be used until that key is configured again or their secrets are set again. Nothing is changed.
-    public func checkSealedSecrets(logger: Logger) async throws {
+    /// Start-up work, before serving: loads the in-memory copy of the configurations once (rather than by the
+    /// first calls, concurrently), then logs an error naming every configuration whose secret was sealed with
+    /// another master key: they cannot be used until that key is configured again or their secrets are set
+    /// again. Nothing is changed.
+    public func prepare(logger: Logger) async throws {
+        _ = try await self.store.get(.instance, logger: logger)
         let foreign = try await self.store.sealedWithOtherKeys()
         guard !foreign.isEmpty else { return }
         logger.error(
