@@ -52,7 +52,7 @@ package enum SQLiteDatabase {
         while true {
             do {
                 let pool = try DatabasePool(path: path, configuration: grdb)
-                try migrator.migrate(pool)
+                try self.migrate(pool, with: migrator)
                 return pool
             } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
                 guard ContinuousClock.now < deadline else {
@@ -62,6 +62,25 @@ package enum SQLiteDatabase {
                     )
                 }
                 usleep(20_000)
+            }
+        }
+    }
+
+    /// Applies the migrations another process has not applied already. GRDB reads the applied migrations
+    /// before running each one in its own transaction, so two processes migrating a new database together
+    /// can both try the first one; the loser fails with "table … already exists" once the winner commits.
+    /// A failure while the other process makes progress is therefore retried (reading the applied list
+    /// again); a failure with no progress elsewhere is a real one and is thrown.
+    private static func migrate(_ pool: DatabasePool, with migrator: DatabaseMigrator) throws {
+        while true {
+            let appliedBefore = try pool.read { try migrator.appliedIdentifiers($0) }
+            do {
+                try migrator.migrate(pool)
+                return
+            } catch {
+                if try pool.read({ try migrator.hasCompletedMigrations($0) }) { return }
+                let appliedAfter = try pool.read { try migrator.appliedIdentifiers($0) }
+                guard appliedAfter.isStrictSuperset(of: appliedBefore) else { throw error }
             }
         }
     }

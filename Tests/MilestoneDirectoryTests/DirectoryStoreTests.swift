@@ -300,13 +300,14 @@ struct DirectoryStoreTests {
 
     @Test("two services opening one new database at once both start")
     func concurrentOpen() async throws {
-        for _ in 0..<8 {
+        // Racing openers both see no migration applied; the loser must wait and find them applied.
+        for _ in 0..<16 {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("milestone-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: folder) }
             let path = folder.appendingPathComponent("directory.sqlite").path
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<2 {
+                for _ in 0..<3 {
                     group.addTask { _ = try DirectoryDatabase.open(path: path) }
                 }
                 try await group.waitForAll()
