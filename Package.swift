@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "milestone", targets: ["milestone"]),
         .executable(name: "milestone-directory", targets: ["milestone-directory"]),
         .executable(name: "milestone-identity", targets: ["milestone-identity"]),
+        .executable(name: "milestone-dev-idp", targets: ["milestone-dev-idp"]),
         .executable(name: "milestone-demo", targets: ["milestone-demo"]),
         .executable(name: "milestone-bench", targets: ["milestone-bench"]),
     ],
@@ -31,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // C bindings.
@@ -143,10 +146,26 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The identity service's HTTP edge (Hummingbird, on the service's event loops): the login screen,
+        // /api/auth/login|callback|me|logout per tenant and for the instance, session cookies, error pages.
+        .target(
+            name: "MilestoneIdentityHTTP",
+            dependencies: [
+                "MilestoneIdentity",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // A local stand-in for Microsoft Entra ID's v2 endpoints, for tests and local development.
         .target(
             name: "MilestoneEntraEmulator",
             dependencies: [
+                "MilestoneCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -235,6 +254,15 @@ let package = Package(
 
         // Executables.
         .executableTarget(
+            name: "milestone-dev-idp",
+            dependencies: [
+                "MilestoneCrypto",
+                "MilestoneEntraEmulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "milestone-directory",
             dependencies: [
                 "MilestoneDirectory",
@@ -248,6 +276,7 @@ let package = Package(
         .executableTarget(
             name: "milestone-identity",
             dependencies: [
+                "MilestoneIdentityHTTP",
                 "MilestoneCrypto",
                 "MilestoneIdentity",
                 "MilestoneRPC",
@@ -288,6 +317,8 @@ let package = Package(
         .executableTarget(
             name: "milestone-bench",
             dependencies: [
+                "MilestoneEntraEmulator",
+                "MilestoneHTTPClient",
                 "MilestoneClient",
                 "MilestoneEchoService",
                 "MilestoneRPC",
@@ -363,6 +394,9 @@ let package = Package(
                 "MilestoneDirectory",
                 "MilestoneDirectoryTesting",
                 "MilestoneIdentity",
+                "MilestoneIdentityHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "MilestoneIdentityTesting",
                 "MilestoneRPC",
                 "MilestoneRPCNIO",
@@ -394,3 +428,13 @@ let package = Package(
         ),
     ]
 )
+
+// Scripts/test runs the codec's tests under AddressSanitizer. They need only the wire layer, so with
+// MILESTONE_PACKAGE_SCOPE=wire the package declares just that (and depends on nothing): the sanitized build
+// takes seconds instead of rebuilding every dependency.
+if Context.environment["MILESTONE_PACKAGE_SCOPE"] == "wire" {
+    let wire: Set = ["CProtobufC", "CMilestoneProtos", "MilestoneWire", "MilestoneWireTests"]
+    package.targets = package.targets.filter { wire.contains($0.name) }
+    package.products = []
+    package.dependencies = []
+}

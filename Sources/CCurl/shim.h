@@ -22,6 +22,15 @@ static inline CURLcode mc_setopt_write_function(CURL *handle, mc_write_callback 
     return curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, callback);
 }
 
+static inline CURLcode mc_setopt_header_function(CURL *handle, mc_write_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, callback);
+}
+
+static inline CURLcode mc_setopt_postfields_binary(CURL *handle, const void *data, long length) {
+    CURLcode code = curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE, length);
+    return code != CURLE_OK ? code : curl_easy_setopt(handle, CURLOPT_COPYPOSTFIELDS, data);
+}
+
 static inline CURLcode mc_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }

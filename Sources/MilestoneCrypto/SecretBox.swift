@@ -13,6 +13,20 @@ public struct SecretBox: Sendable {
             self.keyID = keyID
             self.bytes = bytes
         }
+
+        /// One byte string holding both (the key id's length, the key id, the bytes): for a sealed value
+        /// kept in one field, such as a page token.
+        public var combined: [UInt8] {
+            let keyID = Array(self.keyID.utf8.prefix(255))
+            return [UInt8(keyID.count)] + keyID + self.bytes
+        }
+
+        /// The sealed value of ``combined`` bytes, or nil when they cannot be one.
+        public init?(combined: [UInt8]) {
+            guard let length = combined.first, combined.count > 1 + Int(length) else { return nil }
+            self.keyID = String(decoding: combined[1...Int(length)], as: UTF8.self)
+            self.bytes = Array(combined[(1 + Int(length))...])
+        }
     }
 
     public let keyID: String

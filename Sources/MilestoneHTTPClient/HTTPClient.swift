@@ -36,40 +36,57 @@ public struct HTTPClient: Sendable {
 
     /// GETs `url`.
     public func get(_ url: String) async throws(HTTPFailure) -> HTTPResponse {
-        try await self.send(url: url, form: nil)
+        try await self.send(HTTPRequest(url: url))
     }
 
     /// POSTs `form` as `application/x-www-form-urlencoded` to `url`.
     public func post(_ url: String, form: [(String, String)]) async throws(HTTPFailure) -> HTTPResponse {
-        try await self.send(url: url, form: form)
+        try await self.send(
+            HTTPRequest(
+                method: "POST", url: url, headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                body: Array(Self.encode(form).utf8)
+            )
+        )
     }
 
-    private func send(url: String, form: [(String, String)]?) async throws(HTTPFailure) -> HTTPResponse {
+    /// Sends `request`; follows same-host redirects (at most 3) only when it says so.
+    public func send(_ request: HTTPRequest) async throws(HTTPFailure) -> HTTPResponse {
         let configuration = self.configuration
-        let body = form.map(Self.encode)
         let result: Result<HTTPResponse, HTTPFailure> = await withCheckedContinuation { continuation in
             DispatchQueue.global(qos: .userInitiated).async {
-                continuation.resume(returning: Self.perform(url: url, body: body, configuration: configuration))
+                continuation.resume(returning: Self.perform(request, configuration: configuration))
             }
         }
         return try result.get()
     }
 
-    /// `a=b&c=d`, each part percent-encoded as a form wants it.
-    static func encode(_ form: [(String, String)]) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return form.map { key, value in
-            (key.addingPercentEncoding(withAllowedCharacters: allowed) ?? "") + "="
-                + (value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")
-        }.joined(separator: "&")
+    /// `a=b&c=d`, each part percent-encoded as a form (or a URL's query) wants it.
+    public static func formEncoded(_ form: [(String, String)]) -> String {
+        self.encode(form)
     }
 
-    private static func perform(url: String, body: String?, configuration: Configuration) -> Result<HTTPResponse, HTTPFailure> {
+    /// One form (or query) value, percent-encoded: everything but letters, digits and `-._~`.
+    public static func formComponent(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+    }
+
+    /// `a=b&c=d`, each part percent-encoded as a form wants it.
+    static func encode(_ form: [(String, String)]) -> String {
+        form.map { key, value in Self.formComponent(key) + "=" + Self.formComponent(value) }.joined(separator: "&")
+    }
+
+    private static func perform(_ request: HTTPRequest, configuration: Configuration) -> Result<HTTPResponse, HTTPFailure> {
+        let url = request.url
         var current = url
         for _ in 0...3 {
-            let result = self.performOnce(url: current, body: body, configuration: configuration)
-            guard case .success(let response) = result, (300...399).contains(response.status), let location = response.location else {
+            var attempt = request
+            attempt.url = current
+            let result = self.performOnce(attempt, configuration: configuration)
+            guard request.followsRedirects, case .success(let response) = result, (300...399).contains(response.status),
+                let location = response.location
+            else {
                 return result
             }
             guard let next = URL(string: location, relativeTo: URL(string: current))?.absoluteURL,
@@ -82,15 +99,22 @@ public struct HTTPClient: Sendable {
         return .failure(HTTPFailure(.other, "\(url) redirects more than 3 times"))
     }
 
-    /// The response body collected by the write callback, bounded.
+    /// The response body and headers collected by the callbacks, bounded.
     private final class Sink {
         var data: [UInt8] = []
+        var headers: [(name: String, value: String)] = []
         let limit: Int
         var overflowed = false
         init(limit: Int) { self.limit = limit }
     }
 
-    private static func performOnce(url: String, body: String?, configuration: Configuration) -> Result<HTTPResponse, HTTPFailure> {
+    private static func performOnce(_ request: HTTPRequest, configuration: Configuration) -> Result<HTTPResponse, HTTPFailure> {
+        let url = request.url
+        var requestHeaders: UnsafeMutablePointer<curl_slist>?
+        for (name, value) in request.headers where !name.contains(where: { $0 == ":" || $0.isNewline }) && !value.contains(where: \.isNewline) {
+            requestHeaders = curl_slist_append(requestHeaders, "\(name): \(value)")
+        }
+        defer { curl_slist_free_all(requestHeaders) }
         guard let handle = curl_easy_init() else { return .failure(HTTPFailure(.other, "libcurl could not start a request")) }
         defer { curl_easy_cleanup(handle) }
         let sink = Sink(limit: configuration.maxResponseBytes)
@@ -124,9 +148,29 @@ public struct HTTPClient: Sendable {
                 sink.data.append(contentsOf: UnsafeRawBufferPointer(start: data, count: bytes))
                 return bytes
             }
-            if let body {
+            _ = mc_setopt_pointer(handle, CURLOPT_HEADERDATA, context.toOpaque())
+            _ = mc_setopt_header_function(handle) { data, size, count, context in
+                guard let data, let context else { return 0 }
+                let sink = Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue()
+                let bytes = size * count
+                guard sink.headers.count < 200 else { return bytes }
+                let line = String(decoding: UnsafeRawBufferPointer(start: data, count: bytes), as: UTF8.self)
+                if line.hasPrefix("HTTP/") { sink.headers.removeAll() }  // a new response (after 100 Continue)
+                if let colon = line.firstIndex(of: ":") {
+                    sink.headers.append((
+                        String(line[..<colon]).trimmingCharacters(in: .whitespaces),
+                        String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespacesAndNewlines)
+                    ))
+                }
+                return bytes
+            }
+            if let requestHeaders { _ = mc_setopt_pointer(handle, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(requestHeaders)) }
+            if let body = request.body {
                 _ = mc_setopt_long(handle, CURLOPT_POST, 1)
-                _ = mc_setopt_string(handle, CURLOPT_COPYPOSTFIELDS, body)
+                _ = body.withUnsafeBytes { mc_setopt_postfields_binary(handle, $0.baseAddress, $0.count) }
+            }
+            if request.method != "GET" && !(request.method == "POST" && request.body != nil) {
+                _ = mc_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
             }
             return curl_easy_perform(handle)
         }
@@ -142,7 +186,7 @@ public struct HTTPClient: Sendable {
         code = mc_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
         var location: UnsafeMutablePointer<CChar>?
         _ = mc_getinfo_string(handle, CURLINFO_REDIRECT_URL, &location)
-        return .success(HTTPResponse(status: status, body: sink.data, location: location.map { String(cString: $0) }))
+        return .success(HTTPResponse(status: status, body: sink.data, location: location.map { String(cString: $0) }, headers: sink.headers))
     }
 
     private static func kind(_ code: CURLcode) -> HTTPFailure.Kind {
@@ -158,11 +202,44 @@ public struct HTTPClient: Sendable {
     }
 }
 
-/// A response: its status, body and (for redirects) where it points.
+/// A request: method, URL, headers (lines with a newline are dropped), body.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: [UInt8]?
+    /// Follow same-host redirects (default true); false returns the 3xx response itself.
+    public var followsRedirects: Bool
+
+    public init(method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8]? = nil, followsRedirects: Bool = true) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.followsRedirects = followsRedirects
+    }
+}
+
+/// A response: its status, body, headers and (for redirects) where it points.
 public struct HTTPResponse: Sendable {
     public var status: Int
     public var body: [UInt8]
     public var location: String?
+    /// The response's headers, in order.
+    public var headers: [(name: String, value: String)] = []
+
+    /// The first value of header `name` (case-insensitive).
+    public func header(_ name: String) -> String? {
+        self.headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+    }
+
+    /// Every value of header `name` (e.g. `Set-Cookie`).
+    public func headerValues(_ name: String) -> [String] {
+        self.headers.filter { $0.name.caseInsensitiveCompare(name) == .orderedSame }.map(\.value)
+    }
+
+    /// The body as UTF-8 text.
+    public var text: String { String(decoding: self.body, as: UTF8.self) }
 
     /// The body parsed as a JSON object, or nil.
     public var jsonObject: [String: Any]? {

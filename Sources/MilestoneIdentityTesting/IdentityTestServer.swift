@@ -1,3 +1,4 @@
+import Foundation
 public import Logging
 public import MilestoneCrypto
 import MilestoneDirectory
@@ -21,6 +22,8 @@ public struct IdentityTestServer: Sendable {
     public let serviceToken: String
     /// The database, to look at what is stored (sealed secrets).
     public let database: IdentityDatabase
+    /// The service itself, for an HTTP edge in the same process.
+    public let service: IdentityService
 
     /// Runs `body` with a typed client using `token` (the service token, or a wrong one).
     public func withClient<Result: Sendable>(
@@ -43,6 +46,7 @@ public func withIdentityTestServer<Result: Sendable>(
     configuration: IdentityConfiguration = IdentityConfiguration(directoryCacheLifetime: .zero),
     database: IdentityDatabase? = nil,
     secretBox: SecretBox? = nil,
+    now: (@Sendable () -> Int64)? = nil,
     logger: Logger = Logger(label: "milestone.test"),
     _ body: (IdentityTestServer) async throws -> Result
 ) async throws -> Result {
@@ -58,7 +62,8 @@ public func withIdentityTestServer<Result: Sendable>(
                     endpoint: "\(directory.endpoint)",
                     cacheLifetime: configuration.directoryCacheLifetime
                 ),
-                configuration: configuration
+                configuration: configuration,
+                now: now ?? { Int64(Date().timeIntervalSince1970 * 1_000_000) }
             )
             let adminToken = "test-admin-\(UInt64.random(in: .min ... .max))"
             let serviceToken = "test-service-\(UInt64.random(in: .min ... .max))"
@@ -71,7 +76,7 @@ public func withIdentityTestServer<Result: Sendable>(
                 try await body(
                     IdentityTestServer(
                         directory: directory, test: test, client: IdentityV1.Identity.Client(test.client),
-                        adminToken: adminToken, serviceToken: serviceToken, database: database
+                        adminToken: adminToken, serviceToken: serviceToken, database: database, service: service
                     )
                 )
             }

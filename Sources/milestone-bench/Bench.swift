@@ -16,7 +16,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "milestone-bench",
         abstract: "Benchmarks of the Milestone RPC framework and services.",
-        subcommands: [RPCBench.self, DirectoryBench.self, IdentityBench.self],
+        subcommands: [RPCBench.self, DirectoryBench.self, IdentityBench.self, SessionBench.self],
         defaultSubcommand: RPCBench.self
     )
 }

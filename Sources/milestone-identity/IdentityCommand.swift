@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MilestoneCrypto
 import MilestoneIdentity
+import MilestoneIdentityHTTP
 import MilestoneRPC
 import MilestoneRPCNIO
 import MilestoneServiceRuntime
@@ -18,6 +19,7 @@ struct IdentityCommand: AsyncParsableCommand {
         settings: [
             .init(key: "milestone.identity.database", flag: "--database", meaning: "the SQLite database file", defaultValue: "DATA_DIR/identity.sqlite"),
             .init(key: "milestone.directory", flag: "--directory", meaning: "the directory service, HOST:PORT", defaultValue: "127.0.0.1:7401"),
+            .init(key: "milestone.httpListen", flag: "--http-listen", meaning: "the HTTP edge (login screen, /api/auth/…), HOST:PORT", defaultValue: "127.0.0.1:7480"),
             .init(key: "milestone.publicBaseURL", flag: "--public-base-url", meaning: "where people reach Milestone; redirect URIs derive from it", defaultValue: "http://127.0.0.1:7480"),
             .init(key: "milestone.entraAuthority", flag: "--entra-authority", meaning: "the Entra ID authority (http only for loopback hosts)", defaultValue: "https://login.microsoftonline.com"),
             .init(key: ServiceSettings.Keys.secretKey, flag: nil, meaning: "the master key sealing client secrets, base64 of 32 bytes", defaultValue: "DATA_DIR/secret.key, created 0600"),
@@ -27,7 +29,7 @@ struct IdentityCommand: AsyncParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "milestone-identity",
-        abstract: "The Milestone identity service: SSO configurations with inheritance, and sealed secrets.",
+        abstract: "The Milestone identity service: SSO configurations, sign-in with Microsoft Entra ID, users and sessions.",
         discussion: Self.service.help,
         version: MilestoneVersion.current
     )
@@ -44,6 +46,9 @@ struct IdentityCommand: AsyncParsableCommand {
     @Option(help: "The directory service, HOST:PORT. (default: 127.0.0.1:7401)")
     var directory: String?
 
+    @Option(help: "The HTTP edge's address, HOST:PORT. (default: 127.0.0.1:7480)")
+    var httpListen: String?
+
     @Option(help: "Where people reach Milestone. (default: http://127.0.0.1:7480)")
     var publicBaseURL: String?
 
@@ -53,7 +58,7 @@ struct IdentityCommand: AsyncParsableCommand {
     func run() async throws {
         let keys = (
             database: Self.service.key("database"), directory: "milestone.directory",
-            publicBaseURL: "milestone.publicBaseURL", entraAuthority: "milestone.entraAuthority"
+            publicBaseURL: "milestone.publicBaseURL", entraAuthority: "milestone.entraAuthority", httpListen: "milestone.httpListen"
         )
         let runtime = try ServiceRuntime(
             Self.service,
@@ -61,12 +66,17 @@ struct IdentityCommand: AsyncParsableCommand {
             flags: [
                 keys.database: self.database, keys.directory: self.directory,
                 keys.publicBaseURL: self.publicBaseURL, keys.entraAuthority: self.entraAuthority,
+                keys.httpListen: self.httpListen,
             ]
         )
         let settings = runtime.settings
         let directoryText = settings.string(keys.directory) ?? "127.0.0.1:7401"
         guard let directoryEndpoint = Endpoint(directoryText) else {
             throw ValidationError("the directory address \"\(directoryText)\" (--directory or MILESTONE_DIRECTORY) is not HOST:PORT")
+        }
+        let httpText = settings.string(keys.httpListen) ?? "127.0.0.1:7480"
+        guard let httpEndpoint = Endpoint(httpText) else {
+            throw ValidationError("the HTTP edge address \"\(httpText)\" (--http-listen or MILESTONE_HTTP_LISTEN) is not HOST:PORT")
         }
         let identityConfiguration: IdentityConfiguration
         do {
@@ -116,7 +126,11 @@ struct IdentityCommand: AsyncParsableCommand {
             let refresher = TenantMapRefresher(
                 map: tenantMap, client: directory, interval: identityConfiguration.directoryCacheLifetime, logger: context.logger
             )
-            return ServiceSetup(rpcServices: [service], otherServices: [directoryClient, refresher])
+            let edge = IdentityHTTPEdge(service: service, publicBaseURL: identityConfiguration.publicBaseURL, logger: context.logger)
+            let http = edge.application(host: httpEndpoint.host, port: httpEndpoint.port, eventLoopGroup: context.eventLoopGroup) { port in
+                context.logger.info("HTTP edge listening", metadata: ["address": "\(httpEndpoint.host):\(port)", "public-base-url": "\(identityConfiguration.publicBaseURL)"])
+            }
+            return ServiceSetup(rpcServices: [service], otherServices: [directoryClient, refresher, http])
         }
     }
 }

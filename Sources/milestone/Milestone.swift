@@ -50,7 +50,7 @@ struct Milestone: AsyncParsableCommand {
             Shell completion: --generate-completion-script bash|zsh|fish.
             """,
         version: MilestoneVersion.current,
-        subcommands: [OrganizationCommand.self, TenantCommand.self, SSOCommand.self, HealthCommand.self]
+        subcommands: [OrganizationCommand.self, TenantCommand.self, SSOCommand.self, UserCommand.self, SessionCommand.self, LoginCommand.self, HealthCommand.self]
     )
 }
 

@@ -30,7 +30,7 @@ struct SecretLoggingTests {
     @Test("setting, reading, listing, explaining and testing a configuration logs no secret, at trace level")
     func noSecretsInLogs() async throws {
         let secret = "log-canary-secret-7f3a9"
-        let emulator = EntraEmulator(tenants: [.init(id: tenantGUID, applications: [.init(clientID: appID, secret: secret)])])
+        let emulator = try EntraEmulator(tenants: [.init(id: tenantGUID, applications: [.init(clientID: appID, secret: secret)])])
         try await emulator.start()
         let logger = Logger(label: "milestone.test") { _ in CapturingLogHandler() }
         try await withIdentityTestServer(

@@ -17,7 +17,7 @@ let appSecret = "app-secret-value~123"
 @Suite("Test Connection against an Entra emulator, a refused port and a silent one", .timeLimit(.minutes(2)))
 struct TestConnectionTests {
     func withEmulator(_ body: (EntraEmulator) async throws -> Void) async throws {
-        let emulator = EntraEmulator(tenants: [
+        let emulator = try EntraEmulator(tenants: [
             .init(id: tenantGUID, domains: ["contoso.onmicrosoft.com"], applications: [
                 .init(clientID: appID, secret: appSecret),
                 .init(clientID: "aaaaaaaa-0000-0000-0000-000000000001", secret: "old", secretExpired: true),

@@ -121,6 +121,51 @@ static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identi
 static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__TestConnectionReport(void) {
     return &milestone__identity__v1__test_connection_report__descriptor;
 }
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__StartLoginRequest(void) {
+    return &milestone__identity__v1__start_login_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__StartLoginResponse(void) {
+    return &milestone__identity__v1__start_login_response__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__CompleteLoginRequest(void) {
+    return &milestone__identity__v1__complete_login_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__User(void) {
+    return &milestone__identity__v1__user__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__Session(void) {
+    return &milestone__identity__v1__session__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__CompleteLoginResponse(void) {
+    return &milestone__identity__v1__complete_login_response__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__ValidateSessionRequest(void) {
+    return &milestone__identity__v1__validate_session_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__ValidateSessionResponse(void) {
+    return &milestone__identity__v1__validate_session_response__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__RevokeSessionRequest(void) {
+    return &milestone__identity__v1__revoke_session_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__RevokeSessionResponse(void) {
+    return &milestone__identity__v1__revoke_session_response__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__RevokeUserSessionsRequest(void) {
+    return &milestone__identity__v1__revoke_user_sessions_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__RevokeUserSessionsResponse(void) {
+    return &milestone__identity__v1__revoke_user_sessions_response__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__ListUsersRequest(void) {
+    return &milestone__identity__v1__list_users_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__ListUsersResponse(void) {
+    return &milestone__identity__v1__list_users_response__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Identity__V1__GetUserRequest(void) {
+    return &milestone__identity__v1__get_user_request__descriptor;
+}
 static inline const ProtobufCMessageDescriptor *cmp_descriptor_Milestone__Rpc__V1__Frame(void) {
     return &milestone__rpc__v1__frame__descriptor;
 }

@@ -15,15 +15,27 @@ public struct IdentityConfiguration: Sendable {
     public var directoryCacheLifetime: Duration
     /// Outbound HTTPS to identity providers (Test Connection): timeouts and the response size cap.
     public var http: HTTPClient.Configuration
+    /// Session lifetimes (12 h absolute, 1 h idle by default).
+    public var sessions: SessionPolicy
+    /// Allowed clock difference with identity providers for `exp`, `nbf` and `iat` (default 5 minutes).
+    public var clockSkew: Duration
+    /// How long a started sign-in may take (default 10 minutes).
+    public var signInLifetime: Duration
 
     public init(
         publicBaseURL: String = "http://127.0.0.1:7480",
         entraAuthority: String = "https://login.microsoftonline.com",
         instanceEnvironment: InstanceEnvironment? = nil,
         directoryCacheLifetime: Duration = .seconds(10),
-        http: HTTPClient.Configuration = HTTPClient.Configuration()
+        http: HTTPClient.Configuration = HTTPClient.Configuration(),
+        sessions: SessionPolicy = SessionPolicy(),
+        clockSkew: Duration = .seconds(300),
+        signInLifetime: Duration = .seconds(600)
     ) {
         self.http = http
+        self.sessions = sessions
+        self.clockSkew = clockSkew
+        self.signInLifetime = signInLifetime
         self.publicBaseURL = publicBaseURL.hasSuffix("/") ? String(publicBaseURL.dropLast()) : publicBaseURL
         self.entraAuthority = entraAuthority.hasSuffix("/") ? String(entraAuthority.dropLast()) : entraAuthority
         self.instanceEnvironment = instanceEnvironment

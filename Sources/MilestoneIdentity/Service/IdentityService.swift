@@ -15,6 +15,15 @@ public struct IdentityService: IdentityV1.Identity.ServiceProtocol {
     let configuration: IdentityConfiguration
     /// Today, as days since 1970 (UTC), for secrets' days left (injectable).
     let today: @Sendable () -> Int
+    /// Now, in microseconds since 1970 (injectable): sign-ins' and sessions' clock.
+    let now: @Sendable () -> Int64
+    let pending: PendingSignInStore
+    let accounts: AccountStore
+    let providers: ProviderMetadataCache
+    let validator: IDTokenValidator
+    let http: HTTPClient
+    /// Keys the users listing's page tokens (sealed, so they are opaque and tamper-evident).
+    let secretBox: SecretBox
 
     public init(
         database: IdentityDatabase,
@@ -23,18 +32,31 @@ public struct IdentityService: IdentityV1.Identity.ServiceProtocol {
         configuration: IdentityConfiguration
     ) {
         self.init(
-            store: SSOConfigurationStore(database: database, box: secretBox),
-            directory: directory,
-            configuration: configuration,
-            today: { Int(Date().timeIntervalSince1970 / 86_400) }
+            database: database, secretBox: secretBox, directory: directory, configuration: configuration,
+            now: SSOConfigurationStore.systemNow
         )
     }
 
-    init(store: SSOConfigurationStore, directory: any TenantDirectory, configuration: IdentityConfiguration, today: @escaping @Sendable () -> Int) {
-        self.store = store
+    /// The service on the clock `now` (microseconds since 1970), for tests of expiries.
+    package init(
+        database: IdentityDatabase,
+        secretBox: SecretBox,
+        directory: any TenantDirectory,
+        configuration: IdentityConfiguration,
+        now: @escaping @Sendable () -> Int64
+    ) {
+        let http = HTTPClient(configuration: configuration.http)
+        self.store = SSOConfigurationStore(database: database, box: secretBox, now: now)
         self.directory = directory
         self.configuration = configuration
-        self.today = today
+        self.now = now
+        self.today = { Int(now() / 86_400_000_000) }
+        self.pending = PendingSignInStore(database: database, box: secretBox)
+        self.accounts = AccountStore(database: database, policy: configuration.sessions)
+        self.providers = ProviderMetadataCache(http: http)
+        self.validator = IDTokenValidator(keys: JWKSCache(http: http), skew: configuration.clockSkew)
+        self.http = http
+        self.secretBox = secretBox
     }
 
     public func access(for method: IdentityV1.Identity.Method) -> MethodAccess {
@@ -43,8 +65,10 @@ public struct IdentityService: IdentityV1.Identity.ServiceProtocol {
             .adminOnly
         case .testConnection:
             .adminOnly
-        case .getEffectiveConfiguration:
+        case .getEffectiveConfiguration, .startLogin, .completeLogin, .validateSession, .revokeSession, .getUser:
             .adminOrService
+        case .revokeUserSessions, .listUsers:
+            .adminOnly
         }
     }
 

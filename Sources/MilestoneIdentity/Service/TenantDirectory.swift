@@ -29,6 +29,16 @@ public protocol TenantDirectory: Sendable {
 
     /// Every tenant of the organization `id`, by slug.
     func tenants(organizationID id: String) async throws -> [DirectoryV1.Tenant]
+
+    /// The tenant's display name (for the login screen); the slug when the directory has none.
+    func displayName(slug: String) async throws -> String
+}
+
+extension TenantDirectory {
+    public func displayName(slug: String) async throws -> String {
+        _ = try await self.resolve(slug: slug)
+        return slug
+    }
 }
 
 /// The directory service over RPC, with the service token, with a short-lived cache of resolved tenants.
@@ -66,6 +76,12 @@ public struct RPCTenantDirectory: TenantDirectory {
         )
         self.cache.put(slug, resolved)
         return resolved
+    }
+
+    public func displayName(slug: String) async throws -> String {
+        let response = try await self.call { try await self.client.resolveTenant(.init(slug: slug), options: $0) }
+        guard let tenant = response.tenant else { throw IdentityError(.notFound, "no tenant has slug \(slug)") }
+        return tenant.displayName.isEmpty ? tenant.slug : tenant.displayName
     }
 
     public func organization(id: String) async throws -> DirectoryV1.Organization {

@@ -3,7 +3,7 @@
 public struct IdentityError: Error, Hashable, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable {
         private enum Value: Hashable, Sendable {
-            case invalidArgument, notFound, failedPrecondition, unavailable, `internal`
+            case invalidArgument, notFound, failedPrecondition, unavailable, unauthenticated, permissionDenied, `internal`
         }
 
         private let value: Value
@@ -16,6 +16,10 @@ public struct IdentityError: Error, Hashable, Sendable, CustomStringConvertible 
         public static let failedPrecondition = Code(.failedPrecondition)
         /// The directory service does not answer, or the database is busy: retry.
         public static let unavailable = Code(.unavailable)
+        /// A session token names no live session.
+        public static let unauthenticated = Code(.unauthenticated)
+        /// The caller's role may not do this.
+        public static let permissionDenied = Code(.permissionDenied)
         public static let `internal` = Code(.internal)
 
         public var name: String {
@@ -24,6 +28,8 @@ public struct IdentityError: Error, Hashable, Sendable, CustomStringConvertible 
             case .notFound: "NOT_FOUND"
             case .failedPrecondition: "FAILED_PRECONDITION"
             case .unavailable: "UNAVAILABLE"
+            case .unauthenticated: "UNAUTHENTICATED"
+            case .permissionDenied: "PERMISSION_DENIED"
             case .internal: "INTERNAL"
             }
         }

@@ -162,20 +162,11 @@ struct SSOConfigurationStore: Sendable {
     }
 
     private func write<T: Sendable>(logger: Logger, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        do {
-            return try await self.database.writer.write(body)
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
-            logger.warning("identity write refused: the database is busy")
-            throw IdentityError(.unavailable, "the identity database is busy (another process holds its write lock); retry shortly")
-        }
+        try await self.database.write(logger: logger, body)
     }
 
     private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        do {
-            return try await self.database.writer.read(body)
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
-            throw IdentityError(.unavailable, "the identity database is busy; retry shortly")
-        }
+        try await self.database.read(body)
     }
 }
 

@@ -11,6 +11,13 @@ extension IdentityV1.Identity {
         case listSSOConfigurations = "milestone.identity.v1.Identity/ListSSOConfigurations"
         case getEffectiveConfiguration = "milestone.identity.v1.Identity/GetEffectiveConfiguration"
         case testConnection = "milestone.identity.v1.Identity/TestConnection"
+        case startLogin = "milestone.identity.v1.Identity/StartLogin"
+        case completeLogin = "milestone.identity.v1.Identity/CompleteLogin"
+        case validateSession = "milestone.identity.v1.Identity/ValidateSession"
+        case revokeSession = "milestone.identity.v1.Identity/RevokeSession"
+        case revokeUserSessions = "milestone.identity.v1.Identity/RevokeUserSessions"
+        case listUsers = "milestone.identity.v1.Identity/ListUsers"
+        case getUser = "milestone.identity.v1.Identity/GetUser"
     }
 
     /// What a server of `milestone.identity.v1.Identity` implements. A conforming value registers its methods in a
@@ -52,6 +59,51 @@ extension IdentityV1.Identity {
             _ request: IdentityV1.TestConnectionRequest,
             context: ServerContext
         ) async throws -> IdentityV1.TestConnectionReport
+
+        /// Starts a sign-in: persists a pending sign-in (state, nonce, PKCE verifier; 10 minutes) and returns the
+        /// identity provider's authorize URL. Service or admin role.
+        func startLogin(
+            _ request: IdentityV1.StartLoginRequest,
+            context: ServerContext
+        ) async throws -> IdentityV1.StartLoginResponse
+
+        /// Completes a sign-in once: redeems the code, validates the ID token, creates or updates the user, and
+        /// opens a session. Service or admin role.
+        func completeLogin(
+            _ request: IdentityV1.CompleteLoginRequest,
+            context: ServerContext
+        ) async throws -> IdentityV1.CompleteLoginResponse
+
+        /// The session's user, when the token names a live session; slides its idle expiry. UNAUTHENTICATED
+        /// otherwise. Service or admin role.
+        func validateSession(
+            _ request: IdentityV1.ValidateSessionRequest,
+            context: ServerContext
+        ) async throws -> IdentityV1.ValidateSessionResponse
+
+        /// Ends one session (by token: service or admin; by id: admin).
+        func revokeSession(
+            _ request: IdentityV1.RevokeSessionRequest,
+            context: ServerContext
+        ) async throws -> IdentityV1.RevokeSessionResponse
+
+        /// Ends every session of a user. Admin role.
+        func revokeUserSessions(
+            _ request: IdentityV1.RevokeUserSessionsRequest,
+            context: ServerContext
+        ) async throws -> IdentityV1.RevokeUserSessionsResponse
+
+        /// A tenant's users, paginated. Admin role.
+        func listUsers(
+            _ request: IdentityV1.ListUsersRequest,
+            context: ServerContext
+        ) async throws -> IdentityV1.ListUsersResponse
+
+        /// One user. Admin or service role.
+        func getUser(
+            _ request: IdentityV1.GetUserRequest,
+            context: ServerContext
+        ) async throws -> IdentityV1.User
 
         /// Who may call `method`.
         func access(for method: Method) -> MethodAccess
@@ -114,6 +166,65 @@ extension IdentityV1.Identity {
         ) async throws -> IdentityV1.TestConnectionReport {
             try await self.caller.unary(IdentityV1.Identity.testConnection, request, options: options)
         }
+
+        /// Starts a sign-in: persists a pending sign-in (state, nonce, PKCE verifier; 10 minutes) and returns the
+        /// identity provider's authorize URL. Service or admin role.
+        public func startLogin(
+            _ request: IdentityV1.StartLoginRequest = .init(),
+            options: CallOptions = .default
+        ) async throws -> IdentityV1.StartLoginResponse {
+            try await self.caller.unary(IdentityV1.Identity.startLogin, request, options: options.withIdempotencyKey())
+        }
+
+        /// Completes a sign-in once: redeems the code, validates the ID token, creates or updates the user, and
+        /// opens a session. Service or admin role.
+        public func completeLogin(
+            _ request: IdentityV1.CompleteLoginRequest = .init(),
+            options: CallOptions = .default
+        ) async throws -> IdentityV1.CompleteLoginResponse {
+            try await self.caller.unary(IdentityV1.Identity.completeLogin, request, options: options.withIdempotencyKey())
+        }
+
+        /// The session's user, when the token names a live session; slides its idle expiry. UNAUTHENTICATED
+        /// otherwise. Service or admin role.
+        public func validateSession(
+            _ request: IdentityV1.ValidateSessionRequest = .init(),
+            options: CallOptions = .default
+        ) async throws -> IdentityV1.ValidateSessionResponse {
+            try await self.caller.unary(IdentityV1.Identity.validateSession, request, options: options.withIdempotencyKey())
+        }
+
+        /// Ends one session (by token: service or admin; by id: admin).
+        public func revokeSession(
+            _ request: IdentityV1.RevokeSessionRequest = .init(),
+            options: CallOptions = .default
+        ) async throws -> IdentityV1.RevokeSessionResponse {
+            try await self.caller.unary(IdentityV1.Identity.revokeSession, request, options: options)
+        }
+
+        /// Ends every session of a user. Admin role.
+        public func revokeUserSessions(
+            _ request: IdentityV1.RevokeUserSessionsRequest = .init(),
+            options: CallOptions = .default
+        ) async throws -> IdentityV1.RevokeUserSessionsResponse {
+            try await self.caller.unary(IdentityV1.Identity.revokeUserSessions, request, options: options)
+        }
+
+        /// A tenant's users, paginated. Admin role.
+        public func listUsers(
+            _ request: IdentityV1.ListUsersRequest = .init(),
+            options: CallOptions = .default
+        ) async throws -> IdentityV1.ListUsersResponse {
+            try await self.caller.unary(IdentityV1.Identity.listUsers, request, options: options)
+        }
+
+        /// One user. Admin or service role.
+        public func getUser(
+            _ request: IdentityV1.GetUserRequest = .init(),
+            options: CallOptions = .default
+        ) async throws -> IdentityV1.User {
+            try await self.caller.unary(IdentityV1.Identity.getUser, request, options: options)
+        }
     }
 }
 
@@ -141,6 +252,27 @@ extension IdentityV1.Identity.ServiceProtocol {
         }
         router.register(IdentityV1.Identity.testConnection, access: self.access(for: .testConnection)) { request, context in
             try await self.testConnection(request, context: context)
+        }
+        router.register(IdentityV1.Identity.startLogin, access: self.access(for: .startLogin)) { request, context in
+            try await self.startLogin(request, context: context)
+        }
+        router.register(IdentityV1.Identity.completeLogin, access: self.access(for: .completeLogin)) { request, context in
+            try await self.completeLogin(request, context: context)
+        }
+        router.register(IdentityV1.Identity.validateSession, access: self.access(for: .validateSession)) { request, context in
+            try await self.validateSession(request, context: context)
+        }
+        router.register(IdentityV1.Identity.revokeSession, access: self.access(for: .revokeSession)) { request, context in
+            try await self.revokeSession(request, context: context)
+        }
+        router.register(IdentityV1.Identity.revokeUserSessions, access: self.access(for: .revokeUserSessions)) { request, context in
+            try await self.revokeUserSessions(request, context: context)
+        }
+        router.register(IdentityV1.Identity.listUsers, access: self.access(for: .listUsers)) { request, context in
+            try await self.listUsers(request, context: context)
+        }
+        router.register(IdentityV1.Identity.getUser, access: self.access(for: .getUser)) { request, context in
+            try await self.getUser(request, context: context)
         }
     }
 }

@@ -363,6 +363,400 @@ extension IdentityV1 {
         }
     }
 
+    public struct StartLoginRequest: WireMessage {
+        /// The tenant signing in; empty for the single-tenant instance.
+        public var tenantSlug: String = ""
+        /// Where to land after signing in: a path relative to the site ("/", "/projects?x=1"); anything else is
+        /// refused. Empty means "/".
+        public var returnTo: String = ""
+        /// Optional: the account to preselect at the identity provider (an email address).
+        public var loginHint: String = ""
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(tenantSlug: String = "", returnTo: String = "", loginHint: String = "") {
+            self.tenantSlug = tenantSlug
+            self.returnTo = returnTo
+            self.loginHint = loginHint
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct StartLoginResponse: WireMessage {
+        /// Send the browser here.
+        public var authorizeURL: String = ""
+        /// The sign-in's `state` (also in the URL); CompleteLogin takes it back.
+        public var state: String = ""
+        public var expiresAtMicros: Int64 = 0
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(authorizeURL: String = "", state: String = "", expiresAtMicros: Int64 = 0) {
+            self.authorizeURL = authorizeURL
+            self.state = state
+            self.expiresAtMicros = expiresAtMicros
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct CompleteLoginRequest: WireMessage {
+        /// The `state` query parameter the identity provider sent back.
+        public var state: String = ""
+        /// The authorization code, or empty when the identity provider answered an error.
+        public var code: String = ""
+        /// The identity provider's `error` and `error_description`, when it answered one.
+        public var error: String = ""
+        public var errorDescription: String = ""
+        /// The tenant of the callback URL (empty for the instance's); must be the one the sign-in started for.
+        public var tenantSlug: String = ""
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(state: String = "", code: String = "", error: String = "", errorDescription: String = "", tenantSlug: String = "") {
+            self.state = state
+            self.code = code
+            self.error = error
+            self.errorDescription = errorDescription
+            self.tenantSlug = tenantSlug
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct User: WireMessage {
+        public var id: String = ""
+        /// Empty for the instance's users.
+        public var tenantSlug: String = ""
+        /// The ID token's issuer.
+        public var issuer: String = ""
+        /// Entra: the object id (`oid`); generic OIDC: `sub`.
+        public var subject: String = ""
+        /// Entra: the directory tenant (`tid`); empty for generic OIDC.
+        public var directoryTenantID: String = ""
+        public var email: String = ""
+        public var name: String = ""
+        public var preferredUsername: String = ""
+        public var createdAtMicros: Int64 = 0
+        public var updatedAtMicros: Int64 = 0
+        public var lastSignInAtMicros: Int64 = 0
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(id: String = "", tenantSlug: String = "", issuer: String = "", subject: String = "", directoryTenantID: String = "", email: String = "", name: String = "", preferredUsername: String = "", createdAtMicros: Int64 = 0, updatedAtMicros: Int64 = 0, lastSignInAtMicros: Int64 = 0) {
+            self.id = id
+            self.tenantSlug = tenantSlug
+            self.issuer = issuer
+            self.subject = subject
+            self.directoryTenantID = directoryTenantID
+            self.email = email
+            self.name = name
+            self.preferredUsername = preferredUsername
+            self.createdAtMicros = createdAtMicros
+            self.updatedAtMicros = updatedAtMicros
+            self.lastSignInAtMicros = lastSignInAtMicros
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct Session: WireMessage {
+        public var id: String = ""
+        public var userID: String = ""
+        public var tenantSlug: String = ""
+        public var createdAtMicros: Int64 = 0
+        /// The absolute end of the session.
+        public var expiresAtMicros: Int64 = 0
+        /// When the session ends unless it is used again (sliding).
+        public var idleExpiresAtMicros: Int64 = 0
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(id: String = "", userID: String = "", tenantSlug: String = "", createdAtMicros: Int64 = 0, expiresAtMicros: Int64 = 0, idleExpiresAtMicros: Int64 = 0) {
+            self.id = id
+            self.userID = userID
+            self.tenantSlug = tenantSlug
+            self.createdAtMicros = createdAtMicros
+            self.expiresAtMicros = expiresAtMicros
+            self.idleExpiresAtMicros = idleExpiresAtMicros
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct CompleteLoginResponse: WireMessage {
+        public var user: IdentityV1.User?
+        /// True when this sign-in created the user (just in time).
+        public var created: Bool = false
+        /// The session token, returned once: only its SHA-256 is stored.
+        public var sessionToken: String = ""
+        public var session: IdentityV1.Session?
+        /// The relative path to land on.
+        public var returnTo: String = ""
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(user: IdentityV1.User? = nil, created: Bool = false, sessionToken: String = "", session: IdentityV1.Session? = nil, returnTo: String = "") {
+            self.user = user
+            self.created = created
+            self.sessionToken = sessionToken
+            self.session = session
+            self.returnTo = returnTo
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct ValidateSessionRequest: WireMessage {
+        public var sessionToken: String = ""
+        /// When set, the session must belong to this tenant (empty: the instance, unless any_tenant).
+        public var tenantSlug: String = ""
+        /// Skip the tenant check (administrative tools).
+        public var anyTenant: Bool = false
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(sessionToken: String = "", tenantSlug: String = "", anyTenant: Bool = false) {
+            self.sessionToken = sessionToken
+            self.tenantSlug = tenantSlug
+            self.anyTenant = anyTenant
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct ValidateSessionResponse: WireMessage {
+        public var user: IdentityV1.User?
+        public var session: IdentityV1.Session?
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(user: IdentityV1.User? = nil, session: IdentityV1.Session? = nil) {
+            self.user = user
+            self.session = session
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct RevokeSessionRequest: WireMessage {
+        /// The session's token, or (admin) its id.
+        public var sessionToken: String = ""
+        public var sessionID: String = ""
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(sessionToken: String = "", sessionID: String = "") {
+            self.sessionToken = sessionToken
+            self.sessionID = sessionID
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct RevokeSessionResponse: WireMessage {
+        /// False when the session was already revoked, expired or unknown.
+        public var revoked: Bool = false
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(revoked: Bool = false) {
+            self.revoked = revoked
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct RevokeUserSessionsRequest: WireMessage {
+        public var userID: String = ""
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(userID: String = "") {
+            self.userID = userID
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct RevokeUserSessionsResponse: WireMessage {
+        public var revoked: UInt32 = 0
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(revoked: UInt32 = 0) {
+            self.revoked = revoked
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct ListUsersRequest: WireMessage {
+        /// The tenant whose users to list; empty for the instance's.
+        public var tenantSlug: String = ""
+        /// At most 500; 0 means 100.
+        public var pageSize: UInt32 = 0
+        public var pageToken: String = ""
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(tenantSlug: String = "", pageSize: UInt32 = 0, pageToken: String = "") {
+            self.tenantSlug = tenantSlug
+            self.pageSize = pageSize
+            self.pageToken = pageToken
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct ListUsersResponse: WireMessage {
+        public var users: [IdentityV1.User] = []
+        /// Empty on the last page.
+        public var nextPageToken: String = ""
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(users: [IdentityV1.User] = [], nextPageToken: String = "") {
+            self.users = users
+            self.nextPageToken = nextPageToken
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
+    public struct GetUserRequest: WireMessage {
+        public var userID: String = ""
+
+        /// Every field at its proto3 default.
+        public init() {}
+
+        /// The message with the given fields; the others at their proto3 defaults.
+        public init(userID: String = "") {
+            self.userID = userID
+        }
+
+        public init(wireBytes: UnsafeRawBufferPointer) throws {
+            self = try ProtobufCCodec.decode(Self.self, from: wireBytes)
+        }
+
+        public func wireBytes() throws -> [UInt8] {
+            try ProtobufCCodec.encode(self)
+        }
+    }
+
     public enum Provider: Hashable, Sendable, CaseIterable {
         case unspecified
         /// Microsoft Entra ID: a client id and a directory (tenant) id, GUIDs or a verified domain.
@@ -523,6 +917,51 @@ extension IdentityV1 {
             idempotency: .noSideEffects
         )
 
+        /// Starts a sign-in: persists a pending sign-in (state, nonce, PKCE verifier; 10 minutes) and returns the
+        /// identity provider's authorize URL. Service or admin role.
+        public static let startLogin = WireMethod<IdentityV1.StartLoginRequest, IdentityV1.StartLoginResponse>(
+            name: "milestone.identity.v1.Identity/StartLogin",
+            idempotency: .unknown
+        )
+
+        /// Completes a sign-in once: redeems the code, validates the ID token, creates or updates the user, and
+        /// opens a session. Service or admin role.
+        public static let completeLogin = WireMethod<IdentityV1.CompleteLoginRequest, IdentityV1.CompleteLoginResponse>(
+            name: "milestone.identity.v1.Identity/CompleteLogin",
+            idempotency: .unknown
+        )
+
+        /// The session's user, when the token names a live session; slides its idle expiry. UNAUTHENTICATED
+        /// otherwise. Service or admin role.
+        public static let validateSession = WireMethod<IdentityV1.ValidateSessionRequest, IdentityV1.ValidateSessionResponse>(
+            name: "milestone.identity.v1.Identity/ValidateSession",
+            idempotency: .unknown
+        )
+
+        /// Ends one session (by token: service or admin; by id: admin).
+        public static let revokeSession = WireMethod<IdentityV1.RevokeSessionRequest, IdentityV1.RevokeSessionResponse>(
+            name: "milestone.identity.v1.Identity/RevokeSession",
+            idempotency: .idempotent
+        )
+
+        /// Ends every session of a user. Admin role.
+        public static let revokeUserSessions = WireMethod<IdentityV1.RevokeUserSessionsRequest, IdentityV1.RevokeUserSessionsResponse>(
+            name: "milestone.identity.v1.Identity/RevokeUserSessions",
+            idempotency: .idempotent
+        )
+
+        /// A tenant's users, paginated. Admin role.
+        public static let listUsers = WireMethod<IdentityV1.ListUsersRequest, IdentityV1.ListUsersResponse>(
+            name: "milestone.identity.v1.Identity/ListUsers",
+            idempotency: .noSideEffects
+        )
+
+        /// One user. Admin or service role.
+        public static let getUser = WireMethod<IdentityV1.GetUserRequest, IdentityV1.User>(
+            name: "milestone.identity.v1.Identity/GetUser",
+            idempotency: .noSideEffects
+        )
+
         /// Every method's name, in declaration order.
         public static let methodNames: [String] = [
             "milestone.identity.v1.Identity/SetSSOConfiguration",
@@ -531,6 +970,13 @@ extension IdentityV1 {
             "milestone.identity.v1.Identity/ListSSOConfigurations",
             "milestone.identity.v1.Identity/GetEffectiveConfiguration",
             "milestone.identity.v1.Identity/TestConnection",
+            "milestone.identity.v1.Identity/StartLogin",
+            "milestone.identity.v1.Identity/CompleteLogin",
+            "milestone.identity.v1.Identity/ValidateSession",
+            "milestone.identity.v1.Identity/RevokeSession",
+            "milestone.identity.v1.Identity/RevokeUserSessions",
+            "milestone.identity.v1.Identity/ListUsers",
+            "milestone.identity.v1.Identity/GetUser",
         ]
     }
 }
@@ -856,5 +1302,344 @@ extension IdentityV1.TestConnectionReport: ProtobufCBridged {
         c.pointee.ok = self.ok ? 1 : 0
         c.pointee.n_redirect_uris = self.redirectURIs.count
         c.pointee.redirect_uris = arena.array(try self.redirectURIs.map { element in try arena.string(element, field: "redirect_uris") })
+    }
+}
+
+extension IdentityV1.StartLoginRequest: ProtobufCBridged {
+    typealias CStruct = Milestone__Identity__V1__StartLoginRequest
+
+    static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
+        cmp_descriptor_Milestone__Identity__V1__StartLoginRequest()
+    }
+
+    init(cMessage pointer: UnsafePointer<CStruct>) throws {
+        let c = pointer.pointee
+        self.init()
+        self.tenantSlug = try CArena.string(c.tenant_slug, field: "tenant_slug")
+        self.returnTo = try CArena.string(c.return_to, field: "return_to")
+        self.loginHint = try CArena.string(c.login_hint, field: "login_hint")
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws {
+        c.pointee.tenant_slug = try arena.string(self.tenantSlug, field: "tenant_slug")
+        c.pointee.return_to = try arena.string(self.returnTo, field: "return_to")
+        c.pointee.login_hint = try arena.string(self.loginHint, field: "login_hint")
+    }
+}
+
+extension IdentityV1.StartLoginResponse: ProtobufCBridged {
+    typealias CStruct = Milestone__Identity__V1__StartLoginResponse
+
+    static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
+        cmp_descriptor_Milestone__Identity__V1__StartLoginResponse()
+    }
+
+    init(cMessage pointer: UnsafePointer<CStruct>) throws {
+        let c = pointer.pointee
+        self.init()
+        self.authorizeURL = try CArena.string(c.authorize_url, field: "authorize_url")
+        self.state = try CArena.string(c.state, field: "state")
+        self.expiresAtMicros = c.expires_at_micros
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws {
+        c.pointee.authorize_url = try arena.string(self.authorizeURL, field: "authorize_url")
+        c.pointee.state = try arena.string(self.state, field: "state")
+        c.pointee.expires_at_micros = self.expiresAtMicros
+    }
+}
+
+extension IdentityV1.CompleteLoginRequest: ProtobufCBridged {
+    typealias CStruct = Milestone__Identity__V1__CompleteLoginRequest
+
+    static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
+        cmp_descriptor_Milestone__Identity__V1__CompleteLoginRequest()
+    }
+
+    init(cMessage pointer: UnsafePointer<CStruct>) throws {
+        let c = pointer.pointee
+        self.init()
+        self.state = try CArena.string(c.state, field: "state")
+        self.code = try CArena.string(c.code, field: "code")
+        self.error = try CArena.string(c.error, field: "error")
+        self.errorDescription = try CArena.string(c.error_description, field: "error_description")
+        self.tenantSlug = try CArena.string(c.tenant_slug, field: "tenant_slug")
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws {
+        c.pointee.state = try arena.string(self.state, field: "state")
+        c.pointee.code = try arena.string(self.code, field: "code")
+        c.pointee.error = try arena.string(self.error, field: "error")
+        c.pointee.error_description = try arena.string(self.errorDescription, field: "error_description")
+        c.pointee.tenant_slug = try arena.string(self.tenantSlug, field: "tenant_slug")
+    }
+}
+
+extension IdentityV1.User: ProtobufCBridged {
+    typealias CStruct = Milestone__Identity__V1__User
+
+    static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
+        cmp_descriptor_Milestone__Identity__V1__User()
+    }
+
+    init(cMessage pointer: UnsafePointer<CStruct>) throws {
+        let c = pointer.pointee
+        self.init()
+        self.id = try CArena.string(c.id, field: "id")
+        self.tenantSlug = try CArena.string(c.tenant_slug, field: "tenant_slug")
+        self.issuer = try CArena.string(c.issuer, field: "issuer")
+        self.subject = try CArena.string(c.subject, field: "subject")
+        self.directoryTenantID = try CArena.string(c.directory_tenant_id, field: "directory_tenant_id")
+        self.email = try CArena.string(c.email, field: "email")
+        self.name = try CArena.string(c.name, field: "name")
+        self.preferredUsername = try CArena.string(c.preferred_username, field: "preferred_username")
+        self.createdAtMicros = c.created_at_micros
+        self.updatedAtMicros = c.updated_at_micros
+        self.lastSignInAtMicros = c.last_sign_in_at_micros
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws {
+        c.pointee.id = try arena.string(self.id, field: "id")
+        c.pointee.tenant_slug = try arena.string(self.tenantSlug, field: "tenant_slug")
+        c.pointee.issuer = try arena.string(self.issuer, field: "issuer")
+        c.pointee.subject = try arena.string(self.subject, field: "subject")
+        c.pointee.directory_tenant_id = try arena.string(self.directoryTenantID, field: "directory_tenant_id")
+        c.pointee.email = try arena.string(self.email, field: "email")
+        c.pointee.name = try arena.string(self.name, field: "name")
+        c.pointee.preferred_username = try arena.string(self.preferredUsername, field: "preferred_username")
+        c.pointee.created_at_micros = self.createdAtMicros
+        c.pointee.updated_at_micros = self.updatedAtMicros
+        c.pointee.last_sign_in_at_micros = self.lastSignInAtMicros
+    }
+}
+
+extension IdentityV1.Session: ProtobufCBridged {
+    typealias CStruct = Milestone__Identity__V1__Session
+
+    static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
+        cmp_descriptor_Milestone__Identity__V1__Session()
+    }
+
+    init(cMessage pointer: UnsafePointer<CStruct>) throws {
+        let c = pointer.pointee
+        self.init()
+        self.id = try CArena.string(c.id, field: "id")
+        self.userID = try CArena.string(c.user_id, field: "user_id")
+        self.tenantSlug = try CArena.string(c.tenant_slug, field: "tenant_slug")
+        self.createdAtMicros = c.created_at_micros
+        self.expiresAtMicros = c.expires_at_micros
+        self.idleExpiresAtMicros = c.idle_expires_at_micros
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws {
+        c.pointee.id = try arena.string(self.id, field: "id")
+        c.pointee.user_id = try arena.string(self.userID, field: "user_id")
+        c.pointee.tenant_slug = try arena.string(self.tenantSlug, field: "tenant_slug")
+        c.pointee.created_at_micros = self.createdAtMicros
+        c.pointee.expires_at_micros = self.expiresAtMicros
+        c.pointee.idle_expires_at_micros = self.idleExpiresAtMicros
+    }
+}
+
+extension IdentityV1.CompleteLoginResponse: ProtobufCBridged {
+    typealias CStruct = Milestone__Identity__V1__CompleteLoginResponse
+
+    static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
+        cmp_descriptor_Milestone__Identity__V1__CompleteLoginResponse()
+    }
+
+    init(cMessage pointer: UnsafePointer<CStruct>) throws {
+        let c = pointer.pointee
+        self.init()
+        if let value = c.user { self.user = try IdentityV1.User(cMessage: value) }
+        self.created = c.created != 0
+        self.sessionToken = try CArena.string(c.session_token, field: "session_token")
+        if let value = c.session { self.session = try IdentityV1.Session(cMessage: value) }
+        self.returnTo = try CArena.string(c.return_to, field: "return_to")
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws {
+        if let value = self.user { c.pointee.user = try value.makeCMessage(in: arena) }
+        c.pointee.created = self.created ? 1 : 0
+        c.pointee.session_token = try arena.string(self.sessionToken, field: "session_token")
+        if let value = self.session { c.pointee.session = try value.makeCMessage(in: arena) }
+        c.pointee.return_to = try arena.string(self.returnTo, field: "return_to")
+    }
+}
+
+extension IdentityV1.ValidateSessionRequest: ProtobufCBridged {
+    typealias CStruct = Milestone__Identity__V1__ValidateSessionRequest
+
+    static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
+        cmp_descriptor_Milestone__Identity__V1__ValidateSessionRequest()
+    }
+
+    init(cMessage pointer: UnsafePointer<CStruct>) throws {
+        let c = pointer.pointee
+        self.init()
+        self.sessionToken = try CArena.string(c.session_token, field: "session_token")
+        self.tenantSlug = try CArena.string(c.tenant_slug, field: "tenant_slug")
+        self.anyTenant = c.any_tenant != 0
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws {
+        c.pointee.session_token = try arena.string(self.sessionToken, field: "session_token")
+        c.pointee.tenant_slug = try arena.string(self.tenantSlug, field: "tenant_slug")
+        c.pointee.any_tenant = self.anyTenant ? 1 : 0
+    }
+}
+
+extension IdentityV1.ValidateSessionResponse: ProtobufCBridged {
+    typealias CStruct = Milestone__Identity__V1__ValidateSessionResponse
+
+    static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
+        cmp_descriptor_Milestone__Identity__V1__ValidateSessionResponse()
+    }
+
+    init(cMessage pointer: UnsafePointer<CStruct>) throws {
+        let c = pointer.pointee
+        self.init()
+        if let value = c.user { self.user = try IdentityV1.User(cMessage: value) }
+        if let value = c.session { self.session = try IdentityV1.Session(cMessage: value) }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws {
+        if let value = self.user { c.pointee.user = try value.makeCMessage(in: arena) }
+        if let value = self.session { c.pointee.session = try value.makeCMessage(in: arena) }
+    }
+}
+
+extension IdentityV1.RevokeSessionRequest: ProtobufCBridged {
+    typealias CStruct = Milestone__Identity__V1__RevokeSessionRequest
+
+    static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
+        cmp_descriptor_Milestone__Identity__V1__RevokeSessionRequest()
+    }
+
+    init(cMessage pointer: UnsafePointer<CStruct>) throws {
+        let c = pointer.pointee
+        self.init()
+        self.sessionToken = try CArena.string(c.session_token, field: "session_token")
+        self.sessionID = try CArena.string(c.session_id, field: "session_id")
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws {
+        c.pointee.session_token = try arena.string(self.sessionToken, field: "session_token")
+        c.pointee.session_id = try arena.string(self.sessionID, field: "session_id")
+    }
+}
+
+extension IdentityV1.RevokeSessionResponse: ProtobufCBridged {
+    typealias CStruct = Milestone__Identity__V1__RevokeSessionResponse
+
+    static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
+        cmp_descriptor_Milestone__Identity__V1__RevokeSessionResponse()
+    }
+
+    init(cMessage pointer: UnsafePointer<CStruct>) throws {
+        let c = pointer.pointee
+        self.init()
+        self.revoked = c.revoked != 0
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, in _: CArena) throws {
+        c.pointee.revoked = self.revoked ? 1 : 0
+    }
+}
+
+extension IdentityV1.RevokeUserSessionsRequest: ProtobufCBridged {
+    typealias CStruct = Milestone__Identity__V1__RevokeUserSessionsRequest
+
+    static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
+        cmp_descriptor_Milestone__Identity__V1__RevokeUserSessionsRequest()
+    }
+
+    init(cMessage pointer: UnsafePointer<CStruct>) throws {
+        let c = pointer.pointee
+        self.init()
+        self.userID = try CArena.string(c.user_id, field: "user_id")
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws {
+        c.pointee.user_id = try arena.string(self.userID, field: "user_id")
+    }
+}
+
+extension IdentityV1.RevokeUserSessionsResponse: ProtobufCBridged {
+    typealias CStruct = Milestone__Identity__V1__RevokeUserSessionsResponse
+
+    static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
+        cmp_descriptor_Milestone__Identity__V1__RevokeUserSessionsResponse()
+    }
+
+    init(cMessage pointer: UnsafePointer<CStruct>) throws {
+        let c = pointer.pointee
+        self.init()
+        self.revoked = c.revoked
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, in _: CArena) throws {
+        c.pointee.revoked = self.revoked
+    }
+}
+
+extension IdentityV1.ListUsersRequest: ProtobufCBridged {
+    typealias CStruct = Milestone__Identity__V1__ListUsersRequest
+
+    static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
+        cmp_descriptor_Milestone__Identity__V1__ListUsersRequest()
+    }
+
+    init(cMessage pointer: UnsafePointer<CStruct>) throws {
+        let c = pointer.pointee
+        self.init()
+        self.tenantSlug = try CArena.string(c.tenant_slug, field: "tenant_slug")
+        self.pageSize = c.page_size
+        self.pageToken = try CArena.string(c.page_token, field: "page_token")
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws {
+        c.pointee.tenant_slug = try arena.string(self.tenantSlug, field: "tenant_slug")
+        c.pointee.page_size = self.pageSize
+        c.pointee.page_token = try arena.string(self.pageToken, field: "page_token")
+    }
+}
+
+extension IdentityV1.ListUsersResponse: ProtobufCBridged {
+    typealias CStruct = Milestone__Identity__V1__ListUsersResponse
+
+    static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
+        cmp_descriptor_Milestone__Identity__V1__ListUsersResponse()
+    }
+
+    init(cMessage pointer: UnsafePointer<CStruct>) throws {
+        let c = pointer.pointee
+        self.init()
+        self.users = try CArena.array(c.users, count: c.n_users).compactMap { element in try element.map { try IdentityV1.User(cMessage: $0) } }
+        self.nextPageToken = try CArena.string(c.next_page_token, field: "next_page_token")
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws {
+        c.pointee.n_users = self.users.count
+        c.pointee.users = arena.array(try self.users.map { element in try element.makeCMessage(in: arena) })
+        c.pointee.next_page_token = try arena.string(self.nextPageToken, field: "next_page_token")
+    }
+}
+
+extension IdentityV1.GetUserRequest: ProtobufCBridged {
+    typealias CStruct = Milestone__Identity__V1__GetUserRequest
+
+    static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
+        cmp_descriptor_Milestone__Identity__V1__GetUserRequest()
+    }
+
+    init(cMessage pointer: UnsafePointer<CStruct>) throws {
+        let c = pointer.pointee
+        self.init()
+        self.userID = try CArena.string(c.user_id, field: "user_id")
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws {
+        c.pointee.user_id = try arena.string(self.userID, field: "user_id")
     }
 }

@@ -99,6 +99,10 @@ struct GlobalOptions: ParsableArguments {
                 return try await withRPCClient(endpoint, configuration: configuration, logger: logger) { rpc in
                     try await body(IdentityV1.Identity.Client(rpc), directory)
                 }
+            } catch let error as RPCError where error.code == .unauthenticated {
+                // The identity service's answer (a session that is not live, a refused token): said as such,
+                // not as the directory's refusal of the admin token.
+                throw CLIError("UNAUTHENTICATED: \(Messages.forCLI(error.message))")
             } catch let error as RPCError where error.code == .unavailable && error.message.hasPrefix("cannot connect") {
                 throw CLIError(
                     """

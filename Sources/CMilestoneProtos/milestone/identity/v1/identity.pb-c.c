@@ -637,6 +637,681 @@ void   milestone__identity__v1__test_connection_report__free_unpacked
   assert(message->base.descriptor == &milestone__identity__v1__test_connection_report__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   milestone__identity__v1__start_login_request__init
+                     (Milestone__Identity__V1__StartLoginRequest         *message)
+{
+  static const Milestone__Identity__V1__StartLoginRequest init_value = MILESTONE__IDENTITY__V1__START_LOGIN_REQUEST__INIT;
+  *message = init_value;
+}
+size_t milestone__identity__v1__start_login_request__get_packed_size
+                     (const Milestone__Identity__V1__StartLoginRequest *message)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__start_login_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milestone__identity__v1__start_login_request__pack
+                     (const Milestone__Identity__V1__StartLoginRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__start_login_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milestone__identity__v1__start_login_request__pack_to_buffer
+                     (const Milestone__Identity__V1__StartLoginRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__start_login_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milestone__Identity__V1__StartLoginRequest *
+       milestone__identity__v1__start_login_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milestone__Identity__V1__StartLoginRequest *)
+     protobuf_c_message_unpack (&milestone__identity__v1__start_login_request__descriptor,
+                                allocator, len, data);
+}
+void   milestone__identity__v1__start_login_request__free_unpacked
+                     (Milestone__Identity__V1__StartLoginRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milestone__identity__v1__start_login_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   milestone__identity__v1__start_login_response__init
+                     (Milestone__Identity__V1__StartLoginResponse         *message)
+{
+  static const Milestone__Identity__V1__StartLoginResponse init_value = MILESTONE__IDENTITY__V1__START_LOGIN_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t milestone__identity__v1__start_login_response__get_packed_size
+                     (const Milestone__Identity__V1__StartLoginResponse *message)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__start_login_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milestone__identity__v1__start_login_response__pack
+                     (const Milestone__Identity__V1__StartLoginResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__start_login_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milestone__identity__v1__start_login_response__pack_to_buffer
+                     (const Milestone__Identity__V1__StartLoginResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__start_login_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milestone__Identity__V1__StartLoginResponse *
+       milestone__identity__v1__start_login_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milestone__Identity__V1__StartLoginResponse *)
+     protobuf_c_message_unpack (&milestone__identity__v1__start_login_response__descriptor,
+                                allocator, len, data);
+}
+void   milestone__identity__v1__start_login_response__free_unpacked
+                     (Milestone__Identity__V1__StartLoginResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milestone__identity__v1__start_login_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   milestone__identity__v1__complete_login_request__init
+                     (Milestone__Identity__V1__CompleteLoginRequest         *message)
+{
+  static const Milestone__Identity__V1__CompleteLoginRequest init_value = MILESTONE__IDENTITY__V1__COMPLETE_LOGIN_REQUEST__INIT;
+  *message = init_value;
+}
+size_t milestone__identity__v1__complete_login_request__get_packed_size
+                     (const Milestone__Identity__V1__CompleteLoginRequest *message)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__complete_login_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milestone__identity__v1__complete_login_request__pack
+                     (const Milestone__Identity__V1__CompleteLoginRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__complete_login_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milestone__identity__v1__complete_login_request__pack_to_buffer
+                     (const Milestone__Identity__V1__CompleteLoginRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__complete_login_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milestone__Identity__V1__CompleteLoginRequest *
+       milestone__identity__v1__complete_login_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milestone__Identity__V1__CompleteLoginRequest *)
+     protobuf_c_message_unpack (&milestone__identity__v1__complete_login_request__descriptor,
+                                allocator, len, data);
+}
+void   milestone__identity__v1__complete_login_request__free_unpacked
+                     (Milestone__Identity__V1__CompleteLoginRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milestone__identity__v1__complete_login_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   milestone__identity__v1__user__init
+                     (Milestone__Identity__V1__User         *message)
+{
+  static const Milestone__Identity__V1__User init_value = MILESTONE__IDENTITY__V1__USER__INIT;
+  *message = init_value;
+}
+size_t milestone__identity__v1__user__get_packed_size
+                     (const Milestone__Identity__V1__User *message)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__user__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milestone__identity__v1__user__pack
+                     (const Milestone__Identity__V1__User *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__user__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milestone__identity__v1__user__pack_to_buffer
+                     (const Milestone__Identity__V1__User *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__user__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milestone__Identity__V1__User *
+       milestone__identity__v1__user__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milestone__Identity__V1__User *)
+     protobuf_c_message_unpack (&milestone__identity__v1__user__descriptor,
+                                allocator, len, data);
+}
+void   milestone__identity__v1__user__free_unpacked
+                     (Milestone__Identity__V1__User *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milestone__identity__v1__user__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   milestone__identity__v1__session__init
+                     (Milestone__Identity__V1__Session         *message)
+{
+  static const Milestone__Identity__V1__Session init_value = MILESTONE__IDENTITY__V1__SESSION__INIT;
+  *message = init_value;
+}
+size_t milestone__identity__v1__session__get_packed_size
+                     (const Milestone__Identity__V1__Session *message)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__session__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milestone__identity__v1__session__pack
+                     (const Milestone__Identity__V1__Session *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__session__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milestone__identity__v1__session__pack_to_buffer
+                     (const Milestone__Identity__V1__Session *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__session__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milestone__Identity__V1__Session *
+       milestone__identity__v1__session__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milestone__Identity__V1__Session *)
+     protobuf_c_message_unpack (&milestone__identity__v1__session__descriptor,
+                                allocator, len, data);
+}
+void   milestone__identity__v1__session__free_unpacked
+                     (Milestone__Identity__V1__Session *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milestone__identity__v1__session__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   milestone__identity__v1__complete_login_response__init
+                     (Milestone__Identity__V1__CompleteLoginResponse         *message)
+{
+  static const Milestone__Identity__V1__CompleteLoginResponse init_value = MILESTONE__IDENTITY__V1__COMPLETE_LOGIN_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t milestone__identity__v1__complete_login_response__get_packed_size
+                     (const Milestone__Identity__V1__CompleteLoginResponse *message)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__complete_login_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milestone__identity__v1__complete_login_response__pack
+                     (const Milestone__Identity__V1__CompleteLoginResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__complete_login_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milestone__identity__v1__complete_login_response__pack_to_buffer
+                     (const Milestone__Identity__V1__CompleteLoginResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__complete_login_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milestone__Identity__V1__CompleteLoginResponse *
+       milestone__identity__v1__complete_login_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milestone__Identity__V1__CompleteLoginResponse *)
+     protobuf_c_message_unpack (&milestone__identity__v1__complete_login_response__descriptor,
+                                allocator, len, data);
+}
+void   milestone__identity__v1__complete_login_response__free_unpacked
+                     (Milestone__Identity__V1__CompleteLoginResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milestone__identity__v1__complete_login_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   milestone__identity__v1__validate_session_request__init
+                     (Milestone__Identity__V1__ValidateSessionRequest         *message)
+{
+  static const Milestone__Identity__V1__ValidateSessionRequest init_value = MILESTONE__IDENTITY__V1__VALIDATE_SESSION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t milestone__identity__v1__validate_session_request__get_packed_size
+                     (const Milestone__Identity__V1__ValidateSessionRequest *message)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__validate_session_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milestone__identity__v1__validate_session_request__pack
+                     (const Milestone__Identity__V1__ValidateSessionRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__validate_session_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milestone__identity__v1__validate_session_request__pack_to_buffer
+                     (const Milestone__Identity__V1__ValidateSessionRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__validate_session_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milestone__Identity__V1__ValidateSessionRequest *
+       milestone__identity__v1__validate_session_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milestone__Identity__V1__ValidateSessionRequest *)
+     protobuf_c_message_unpack (&milestone__identity__v1__validate_session_request__descriptor,
+                                allocator, len, data);
+}
+void   milestone__identity__v1__validate_session_request__free_unpacked
+                     (Milestone__Identity__V1__ValidateSessionRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milestone__identity__v1__validate_session_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   milestone__identity__v1__validate_session_response__init
+                     (Milestone__Identity__V1__ValidateSessionResponse         *message)
+{
+  static const Milestone__Identity__V1__ValidateSessionResponse init_value = MILESTONE__IDENTITY__V1__VALIDATE_SESSION_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t milestone__identity__v1__validate_session_response__get_packed_size
+                     (const Milestone__Identity__V1__ValidateSessionResponse *message)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__validate_session_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milestone__identity__v1__validate_session_response__pack
+                     (const Milestone__Identity__V1__ValidateSessionResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__validate_session_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milestone__identity__v1__validate_session_response__pack_to_buffer
+                     (const Milestone__Identity__V1__ValidateSessionResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__validate_session_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milestone__Identity__V1__ValidateSessionResponse *
+       milestone__identity__v1__validate_session_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milestone__Identity__V1__ValidateSessionResponse *)
+     protobuf_c_message_unpack (&milestone__identity__v1__validate_session_response__descriptor,
+                                allocator, len, data);
+}
+void   milestone__identity__v1__validate_session_response__free_unpacked
+                     (Milestone__Identity__V1__ValidateSessionResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milestone__identity__v1__validate_session_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   milestone__identity__v1__revoke_session_request__init
+                     (Milestone__Identity__V1__RevokeSessionRequest         *message)
+{
+  static const Milestone__Identity__V1__RevokeSessionRequest init_value = MILESTONE__IDENTITY__V1__REVOKE_SESSION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t milestone__identity__v1__revoke_session_request__get_packed_size
+                     (const Milestone__Identity__V1__RevokeSessionRequest *message)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__revoke_session_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milestone__identity__v1__revoke_session_request__pack
+                     (const Milestone__Identity__V1__RevokeSessionRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__revoke_session_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milestone__identity__v1__revoke_session_request__pack_to_buffer
+                     (const Milestone__Identity__V1__RevokeSessionRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__revoke_session_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milestone__Identity__V1__RevokeSessionRequest *
+       milestone__identity__v1__revoke_session_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milestone__Identity__V1__RevokeSessionRequest *)
+     protobuf_c_message_unpack (&milestone__identity__v1__revoke_session_request__descriptor,
+                                allocator, len, data);
+}
+void   milestone__identity__v1__revoke_session_request__free_unpacked
+                     (Milestone__Identity__V1__RevokeSessionRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milestone__identity__v1__revoke_session_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   milestone__identity__v1__revoke_session_response__init
+                     (Milestone__Identity__V1__RevokeSessionResponse         *message)
+{
+  static const Milestone__Identity__V1__RevokeSessionResponse init_value = MILESTONE__IDENTITY__V1__REVOKE_SESSION_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t milestone__identity__v1__revoke_session_response__get_packed_size
+                     (const Milestone__Identity__V1__RevokeSessionResponse *message)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__revoke_session_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milestone__identity__v1__revoke_session_response__pack
+                     (const Milestone__Identity__V1__RevokeSessionResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__revoke_session_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milestone__identity__v1__revoke_session_response__pack_to_buffer
+                     (const Milestone__Identity__V1__RevokeSessionResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__revoke_session_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milestone__Identity__V1__RevokeSessionResponse *
+       milestone__identity__v1__revoke_session_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milestone__Identity__V1__RevokeSessionResponse *)
+     protobuf_c_message_unpack (&milestone__identity__v1__revoke_session_response__descriptor,
+                                allocator, len, data);
+}
+void   milestone__identity__v1__revoke_session_response__free_unpacked
+                     (Milestone__Identity__V1__RevokeSessionResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milestone__identity__v1__revoke_session_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   milestone__identity__v1__revoke_user_sessions_request__init
+                     (Milestone__Identity__V1__RevokeUserSessionsRequest         *message)
+{
+  static const Milestone__Identity__V1__RevokeUserSessionsRequest init_value = MILESTONE__IDENTITY__V1__REVOKE_USER_SESSIONS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t milestone__identity__v1__revoke_user_sessions_request__get_packed_size
+                     (const Milestone__Identity__V1__RevokeUserSessionsRequest *message)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__revoke_user_sessions_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milestone__identity__v1__revoke_user_sessions_request__pack
+                     (const Milestone__Identity__V1__RevokeUserSessionsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__revoke_user_sessions_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milestone__identity__v1__revoke_user_sessions_request__pack_to_buffer
+                     (const Milestone__Identity__V1__RevokeUserSessionsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__revoke_user_sessions_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milestone__Identity__V1__RevokeUserSessionsRequest *
+       milestone__identity__v1__revoke_user_sessions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milestone__Identity__V1__RevokeUserSessionsRequest *)
+     protobuf_c_message_unpack (&milestone__identity__v1__revoke_user_sessions_request__descriptor,
+                                allocator, len, data);
+}
+void   milestone__identity__v1__revoke_user_sessions_request__free_unpacked
+                     (Milestone__Identity__V1__RevokeUserSessionsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milestone__identity__v1__revoke_user_sessions_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   milestone__identity__v1__revoke_user_sessions_response__init
+                     (Milestone__Identity__V1__RevokeUserSessionsResponse         *message)
+{
+  static const Milestone__Identity__V1__RevokeUserSessionsResponse init_value = MILESTONE__IDENTITY__V1__REVOKE_USER_SESSIONS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t milestone__identity__v1__revoke_user_sessions_response__get_packed_size
+                     (const Milestone__Identity__V1__RevokeUserSessionsResponse *message)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__revoke_user_sessions_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milestone__identity__v1__revoke_user_sessions_response__pack
+                     (const Milestone__Identity__V1__RevokeUserSessionsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__revoke_user_sessions_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milestone__identity__v1__revoke_user_sessions_response__pack_to_buffer
+                     (const Milestone__Identity__V1__RevokeUserSessionsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__revoke_user_sessions_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milestone__Identity__V1__RevokeUserSessionsResponse *
+       milestone__identity__v1__revoke_user_sessions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milestone__Identity__V1__RevokeUserSessionsResponse *)
+     protobuf_c_message_unpack (&milestone__identity__v1__revoke_user_sessions_response__descriptor,
+                                allocator, len, data);
+}
+void   milestone__identity__v1__revoke_user_sessions_response__free_unpacked
+                     (Milestone__Identity__V1__RevokeUserSessionsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milestone__identity__v1__revoke_user_sessions_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   milestone__identity__v1__list_users_request__init
+                     (Milestone__Identity__V1__ListUsersRequest         *message)
+{
+  static const Milestone__Identity__V1__ListUsersRequest init_value = MILESTONE__IDENTITY__V1__LIST_USERS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t milestone__identity__v1__list_users_request__get_packed_size
+                     (const Milestone__Identity__V1__ListUsersRequest *message)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__list_users_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milestone__identity__v1__list_users_request__pack
+                     (const Milestone__Identity__V1__ListUsersRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__list_users_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milestone__identity__v1__list_users_request__pack_to_buffer
+                     (const Milestone__Identity__V1__ListUsersRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__list_users_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milestone__Identity__V1__ListUsersRequest *
+       milestone__identity__v1__list_users_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milestone__Identity__V1__ListUsersRequest *)
+     protobuf_c_message_unpack (&milestone__identity__v1__list_users_request__descriptor,
+                                allocator, len, data);
+}
+void   milestone__identity__v1__list_users_request__free_unpacked
+                     (Milestone__Identity__V1__ListUsersRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milestone__identity__v1__list_users_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   milestone__identity__v1__list_users_response__init
+                     (Milestone__Identity__V1__ListUsersResponse         *message)
+{
+  static const Milestone__Identity__V1__ListUsersResponse init_value = MILESTONE__IDENTITY__V1__LIST_USERS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t milestone__identity__v1__list_users_response__get_packed_size
+                     (const Milestone__Identity__V1__ListUsersResponse *message)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__list_users_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milestone__identity__v1__list_users_response__pack
+                     (const Milestone__Identity__V1__ListUsersResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__list_users_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milestone__identity__v1__list_users_response__pack_to_buffer
+                     (const Milestone__Identity__V1__ListUsersResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__list_users_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milestone__Identity__V1__ListUsersResponse *
+       milestone__identity__v1__list_users_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milestone__Identity__V1__ListUsersResponse *)
+     protobuf_c_message_unpack (&milestone__identity__v1__list_users_response__descriptor,
+                                allocator, len, data);
+}
+void   milestone__identity__v1__list_users_response__free_unpacked
+                     (Milestone__Identity__V1__ListUsersResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milestone__identity__v1__list_users_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   milestone__identity__v1__get_user_request__init
+                     (Milestone__Identity__V1__GetUserRequest         *message)
+{
+  static const Milestone__Identity__V1__GetUserRequest init_value = MILESTONE__IDENTITY__V1__GET_USER_REQUEST__INIT;
+  *message = init_value;
+}
+size_t milestone__identity__v1__get_user_request__get_packed_size
+                     (const Milestone__Identity__V1__GetUserRequest *message)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__get_user_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milestone__identity__v1__get_user_request__pack
+                     (const Milestone__Identity__V1__GetUserRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__get_user_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milestone__identity__v1__get_user_request__pack_to_buffer
+                     (const Milestone__Identity__V1__GetUserRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milestone__identity__v1__get_user_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milestone__Identity__V1__GetUserRequest *
+       milestone__identity__v1__get_user_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milestone__Identity__V1__GetUserRequest *)
+     protobuf_c_message_unpack (&milestone__identity__v1__get_user_request__descriptor,
+                                allocator, len, data);
+}
+void   milestone__identity__v1__get_user_request__free_unpacked
+                     (Milestone__Identity__V1__GetUserRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milestone__identity__v1__get_user_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor milestone__identity__v1__scope__field_descriptors[2] =
 {
   {
@@ -1532,6 +2207,1018 @@ const ProtobufCMessageDescriptor milestone__identity__v1__test_connection_report
   (ProtobufCMessageInit) milestone__identity__v1__test_connection_report__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor milestone__identity__v1__start_login_request__field_descriptors[3] =
+{
+  {
+    "tenant_slug",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__StartLoginRequest, tenant_slug),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "return_to",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__StartLoginRequest, return_to),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "login_hint",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__StartLoginRequest, login_hint),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milestone__identity__v1__start_login_request__field_indices_by_name[] = {
+  2,   /* field[2] = login_hint */
+  1,   /* field[1] = return_to */
+  0,   /* field[0] = tenant_slug */
+};
+static const ProtobufCIntRange milestone__identity__v1__start_login_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor milestone__identity__v1__start_login_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milestone.identity.v1.StartLoginRequest",
+  "StartLoginRequest",
+  "Milestone__Identity__V1__StartLoginRequest",
+  "milestone.identity.v1",
+  sizeof(Milestone__Identity__V1__StartLoginRequest),
+  3,
+  milestone__identity__v1__start_login_request__field_descriptors,
+  milestone__identity__v1__start_login_request__field_indices_by_name,
+  1,  milestone__identity__v1__start_login_request__number_ranges,
+  (ProtobufCMessageInit) milestone__identity__v1__start_login_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milestone__identity__v1__start_login_response__field_descriptors[3] =
+{
+  {
+    "authorize_url",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__StartLoginResponse, authorize_url),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__StartLoginResponse, state),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expires_at_micros",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__StartLoginResponse, expires_at_micros),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milestone__identity__v1__start_login_response__field_indices_by_name[] = {
+  0,   /* field[0] = authorize_url */
+  2,   /* field[2] = expires_at_micros */
+  1,   /* field[1] = state */
+};
+static const ProtobufCIntRange milestone__identity__v1__start_login_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor milestone__identity__v1__start_login_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milestone.identity.v1.StartLoginResponse",
+  "StartLoginResponse",
+  "Milestone__Identity__V1__StartLoginResponse",
+  "milestone.identity.v1",
+  sizeof(Milestone__Identity__V1__StartLoginResponse),
+  3,
+  milestone__identity__v1__start_login_response__field_descriptors,
+  milestone__identity__v1__start_login_response__field_indices_by_name,
+  1,  milestone__identity__v1__start_login_response__number_ranges,
+  (ProtobufCMessageInit) milestone__identity__v1__start_login_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milestone__identity__v1__complete_login_request__field_descriptors[5] =
+{
+  {
+    "state",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__CompleteLoginRequest, state),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "code",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__CompleteLoginRequest, code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "error",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__CompleteLoginRequest, error),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "error_description",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__CompleteLoginRequest, error_description),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tenant_slug",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__CompleteLoginRequest, tenant_slug),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milestone__identity__v1__complete_login_request__field_indices_by_name[] = {
+  1,   /* field[1] = code */
+  2,   /* field[2] = error */
+  3,   /* field[3] = error_description */
+  0,   /* field[0] = state */
+  4,   /* field[4] = tenant_slug */
+};
+static const ProtobufCIntRange milestone__identity__v1__complete_login_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor milestone__identity__v1__complete_login_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milestone.identity.v1.CompleteLoginRequest",
+  "CompleteLoginRequest",
+  "Milestone__Identity__V1__CompleteLoginRequest",
+  "milestone.identity.v1",
+  sizeof(Milestone__Identity__V1__CompleteLoginRequest),
+  5,
+  milestone__identity__v1__complete_login_request__field_descriptors,
+  milestone__identity__v1__complete_login_request__field_indices_by_name,
+  1,  milestone__identity__v1__complete_login_request__number_ranges,
+  (ProtobufCMessageInit) milestone__identity__v1__complete_login_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milestone__identity__v1__user__field_descriptors[11] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__User, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tenant_slug",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__User, tenant_slug),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "issuer",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__User, issuer),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "subject",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__User, subject),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "directory_tenant_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__User, directory_tenant_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "email",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__User, email),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__User, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "preferred_username",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__User, preferred_username),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_at_micros",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__User, created_at_micros),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "updated_at_micros",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__User, updated_at_micros),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "last_sign_in_at_micros",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__User, last_sign_in_at_micros),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milestone__identity__v1__user__field_indices_by_name[] = {
+  8,   /* field[8] = created_at_micros */
+  4,   /* field[4] = directory_tenant_id */
+  5,   /* field[5] = email */
+  0,   /* field[0] = id */
+  2,   /* field[2] = issuer */
+  10,   /* field[10] = last_sign_in_at_micros */
+  6,   /* field[6] = name */
+  7,   /* field[7] = preferred_username */
+  3,   /* field[3] = subject */
+  1,   /* field[1] = tenant_slug */
+  9,   /* field[9] = updated_at_micros */
+};
+static const ProtobufCIntRange milestone__identity__v1__user__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 11 }
+};
+const ProtobufCMessageDescriptor milestone__identity__v1__user__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milestone.identity.v1.User",
+  "User",
+  "Milestone__Identity__V1__User",
+  "milestone.identity.v1",
+  sizeof(Milestone__Identity__V1__User),
+  11,
+  milestone__identity__v1__user__field_descriptors,
+  milestone__identity__v1__user__field_indices_by_name,
+  1,  milestone__identity__v1__user__number_ranges,
+  (ProtobufCMessageInit) milestone__identity__v1__user__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milestone__identity__v1__session__field_descriptors[6] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__Session, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "user_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__Session, user_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tenant_slug",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__Session, tenant_slug),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_at_micros",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__Session, created_at_micros),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expires_at_micros",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__Session, expires_at_micros),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "idle_expires_at_micros",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__Session, idle_expires_at_micros),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milestone__identity__v1__session__field_indices_by_name[] = {
+  3,   /* field[3] = created_at_micros */
+  4,   /* field[4] = expires_at_micros */
+  0,   /* field[0] = id */
+  5,   /* field[5] = idle_expires_at_micros */
+  2,   /* field[2] = tenant_slug */
+  1,   /* field[1] = user_id */
+};
+static const ProtobufCIntRange milestone__identity__v1__session__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor milestone__identity__v1__session__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milestone.identity.v1.Session",
+  "Session",
+  "Milestone__Identity__V1__Session",
+  "milestone.identity.v1",
+  sizeof(Milestone__Identity__V1__Session),
+  6,
+  milestone__identity__v1__session__field_descriptors,
+  milestone__identity__v1__session__field_indices_by_name,
+  1,  milestone__identity__v1__session__number_ranges,
+  (ProtobufCMessageInit) milestone__identity__v1__session__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milestone__identity__v1__complete_login_response__field_descriptors[5] =
+{
+  {
+    "user",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__CompleteLoginResponse, user),
+    &milestone__identity__v1__user__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__CompleteLoginResponse, created),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "session_token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__CompleteLoginResponse, session_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "session",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__CompleteLoginResponse, session),
+    &milestone__identity__v1__session__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "return_to",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__CompleteLoginResponse, return_to),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milestone__identity__v1__complete_login_response__field_indices_by_name[] = {
+  1,   /* field[1] = created */
+  4,   /* field[4] = return_to */
+  3,   /* field[3] = session */
+  2,   /* field[2] = session_token */
+  0,   /* field[0] = user */
+};
+static const ProtobufCIntRange milestone__identity__v1__complete_login_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor milestone__identity__v1__complete_login_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milestone.identity.v1.CompleteLoginResponse",
+  "CompleteLoginResponse",
+  "Milestone__Identity__V1__CompleteLoginResponse",
+  "milestone.identity.v1",
+  sizeof(Milestone__Identity__V1__CompleteLoginResponse),
+  5,
+  milestone__identity__v1__complete_login_response__field_descriptors,
+  milestone__identity__v1__complete_login_response__field_indices_by_name,
+  1,  milestone__identity__v1__complete_login_response__number_ranges,
+  (ProtobufCMessageInit) milestone__identity__v1__complete_login_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milestone__identity__v1__validate_session_request__field_descriptors[3] =
+{
+  {
+    "session_token",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__ValidateSessionRequest, session_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tenant_slug",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__ValidateSessionRequest, tenant_slug),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "any_tenant",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__ValidateSessionRequest, any_tenant),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milestone__identity__v1__validate_session_request__field_indices_by_name[] = {
+  2,   /* field[2] = any_tenant */
+  0,   /* field[0] = session_token */
+  1,   /* field[1] = tenant_slug */
+};
+static const ProtobufCIntRange milestone__identity__v1__validate_session_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor milestone__identity__v1__validate_session_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milestone.identity.v1.ValidateSessionRequest",
+  "ValidateSessionRequest",
+  "Milestone__Identity__V1__ValidateSessionRequest",
+  "milestone.identity.v1",
+  sizeof(Milestone__Identity__V1__ValidateSessionRequest),
+  3,
+  milestone__identity__v1__validate_session_request__field_descriptors,
+  milestone__identity__v1__validate_session_request__field_indices_by_name,
+  1,  milestone__identity__v1__validate_session_request__number_ranges,
+  (ProtobufCMessageInit) milestone__identity__v1__validate_session_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milestone__identity__v1__validate_session_response__field_descriptors[2] =
+{
+  {
+    "user",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__ValidateSessionResponse, user),
+    &milestone__identity__v1__user__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "session",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__ValidateSessionResponse, session),
+    &milestone__identity__v1__session__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milestone__identity__v1__validate_session_response__field_indices_by_name[] = {
+  1,   /* field[1] = session */
+  0,   /* field[0] = user */
+};
+static const ProtobufCIntRange milestone__identity__v1__validate_session_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor milestone__identity__v1__validate_session_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milestone.identity.v1.ValidateSessionResponse",
+  "ValidateSessionResponse",
+  "Milestone__Identity__V1__ValidateSessionResponse",
+  "milestone.identity.v1",
+  sizeof(Milestone__Identity__V1__ValidateSessionResponse),
+  2,
+  milestone__identity__v1__validate_session_response__field_descriptors,
+  milestone__identity__v1__validate_session_response__field_indices_by_name,
+  1,  milestone__identity__v1__validate_session_response__number_ranges,
+  (ProtobufCMessageInit) milestone__identity__v1__validate_session_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milestone__identity__v1__revoke_session_request__field_descriptors[2] =
+{
+  {
+    "session_token",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__RevokeSessionRequest, session_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "session_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__RevokeSessionRequest, session_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milestone__identity__v1__revoke_session_request__field_indices_by_name[] = {
+  1,   /* field[1] = session_id */
+  0,   /* field[0] = session_token */
+};
+static const ProtobufCIntRange milestone__identity__v1__revoke_session_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor milestone__identity__v1__revoke_session_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milestone.identity.v1.RevokeSessionRequest",
+  "RevokeSessionRequest",
+  "Milestone__Identity__V1__RevokeSessionRequest",
+  "milestone.identity.v1",
+  sizeof(Milestone__Identity__V1__RevokeSessionRequest),
+  2,
+  milestone__identity__v1__revoke_session_request__field_descriptors,
+  milestone__identity__v1__revoke_session_request__field_indices_by_name,
+  1,  milestone__identity__v1__revoke_session_request__number_ranges,
+  (ProtobufCMessageInit) milestone__identity__v1__revoke_session_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milestone__identity__v1__revoke_session_response__field_descriptors[1] =
+{
+  {
+    "revoked",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__RevokeSessionResponse, revoked),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milestone__identity__v1__revoke_session_response__field_indices_by_name[] = {
+  0,   /* field[0] = revoked */
+};
+static const ProtobufCIntRange milestone__identity__v1__revoke_session_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor milestone__identity__v1__revoke_session_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milestone.identity.v1.RevokeSessionResponse",
+  "RevokeSessionResponse",
+  "Milestone__Identity__V1__RevokeSessionResponse",
+  "milestone.identity.v1",
+  sizeof(Milestone__Identity__V1__RevokeSessionResponse),
+  1,
+  milestone__identity__v1__revoke_session_response__field_descriptors,
+  milestone__identity__v1__revoke_session_response__field_indices_by_name,
+  1,  milestone__identity__v1__revoke_session_response__number_ranges,
+  (ProtobufCMessageInit) milestone__identity__v1__revoke_session_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milestone__identity__v1__revoke_user_sessions_request__field_descriptors[1] =
+{
+  {
+    "user_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__RevokeUserSessionsRequest, user_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milestone__identity__v1__revoke_user_sessions_request__field_indices_by_name[] = {
+  0,   /* field[0] = user_id */
+};
+static const ProtobufCIntRange milestone__identity__v1__revoke_user_sessions_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor milestone__identity__v1__revoke_user_sessions_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milestone.identity.v1.RevokeUserSessionsRequest",
+  "RevokeUserSessionsRequest",
+  "Milestone__Identity__V1__RevokeUserSessionsRequest",
+  "milestone.identity.v1",
+  sizeof(Milestone__Identity__V1__RevokeUserSessionsRequest),
+  1,
+  milestone__identity__v1__revoke_user_sessions_request__field_descriptors,
+  milestone__identity__v1__revoke_user_sessions_request__field_indices_by_name,
+  1,  milestone__identity__v1__revoke_user_sessions_request__number_ranges,
+  (ProtobufCMessageInit) milestone__identity__v1__revoke_user_sessions_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milestone__identity__v1__revoke_user_sessions_response__field_descriptors[1] =
+{
+  {
+    "revoked",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__RevokeUserSessionsResponse, revoked),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milestone__identity__v1__revoke_user_sessions_response__field_indices_by_name[] = {
+  0,   /* field[0] = revoked */
+};
+static const ProtobufCIntRange milestone__identity__v1__revoke_user_sessions_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor milestone__identity__v1__revoke_user_sessions_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milestone.identity.v1.RevokeUserSessionsResponse",
+  "RevokeUserSessionsResponse",
+  "Milestone__Identity__V1__RevokeUserSessionsResponse",
+  "milestone.identity.v1",
+  sizeof(Milestone__Identity__V1__RevokeUserSessionsResponse),
+  1,
+  milestone__identity__v1__revoke_user_sessions_response__field_descriptors,
+  milestone__identity__v1__revoke_user_sessions_response__field_indices_by_name,
+  1,  milestone__identity__v1__revoke_user_sessions_response__number_ranges,
+  (ProtobufCMessageInit) milestone__identity__v1__revoke_user_sessions_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milestone__identity__v1__list_users_request__field_descriptors[3] =
+{
+  {
+    "tenant_slug",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__ListUsersRequest, tenant_slug),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_size",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__ListUsersRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__ListUsersRequest, page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milestone__identity__v1__list_users_request__field_indices_by_name[] = {
+  1,   /* field[1] = page_size */
+  2,   /* field[2] = page_token */
+  0,   /* field[0] = tenant_slug */
+};
+static const ProtobufCIntRange milestone__identity__v1__list_users_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor milestone__identity__v1__list_users_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milestone.identity.v1.ListUsersRequest",
+  "ListUsersRequest",
+  "Milestone__Identity__V1__ListUsersRequest",
+  "milestone.identity.v1",
+  sizeof(Milestone__Identity__V1__ListUsersRequest),
+  3,
+  milestone__identity__v1__list_users_request__field_descriptors,
+  milestone__identity__v1__list_users_request__field_indices_by_name,
+  1,  milestone__identity__v1__list_users_request__number_ranges,
+  (ProtobufCMessageInit) milestone__identity__v1__list_users_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milestone__identity__v1__list_users_response__field_descriptors[2] =
+{
+  {
+    "users",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Milestone__Identity__V1__ListUsersResponse, n_users),
+    offsetof(Milestone__Identity__V1__ListUsersResponse, users),
+    &milestone__identity__v1__user__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next_page_token",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__ListUsersResponse, next_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milestone__identity__v1__list_users_response__field_indices_by_name[] = {
+  1,   /* field[1] = next_page_token */
+  0,   /* field[0] = users */
+};
+static const ProtobufCIntRange milestone__identity__v1__list_users_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor milestone__identity__v1__list_users_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milestone.identity.v1.ListUsersResponse",
+  "ListUsersResponse",
+  "Milestone__Identity__V1__ListUsersResponse",
+  "milestone.identity.v1",
+  sizeof(Milestone__Identity__V1__ListUsersResponse),
+  2,
+  milestone__identity__v1__list_users_response__field_descriptors,
+  milestone__identity__v1__list_users_response__field_indices_by_name,
+  1,  milestone__identity__v1__list_users_response__number_ranges,
+  (ProtobufCMessageInit) milestone__identity__v1__list_users_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milestone__identity__v1__get_user_request__field_descriptors[1] =
+{
+  {
+    "user_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Milestone__Identity__V1__GetUserRequest, user_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milestone__identity__v1__get_user_request__field_indices_by_name[] = {
+  0,   /* field[0] = user_id */
+};
+static const ProtobufCIntRange milestone__identity__v1__get_user_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor milestone__identity__v1__get_user_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milestone.identity.v1.GetUserRequest",
+  "GetUserRequest",
+  "Milestone__Identity__V1__GetUserRequest",
+  "milestone.identity.v1",
+  sizeof(Milestone__Identity__V1__GetUserRequest),
+  1,
+  milestone__identity__v1__get_user_request__field_descriptors,
+  milestone__identity__v1__get_user_request__field_indices_by_name,
+  1,  milestone__identity__v1__get_user_request__number_ranges,
+  (ProtobufCMessageInit) milestone__identity__v1__get_user_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue milestone__identity__v1__provider__enum_values_by_number[3] =
 {
   { "PROVIDER_UNSPECIFIED", "MILESTONE__IDENTITY__V1__PROVIDER__PROVIDER_UNSPECIFIED", 0 },
@@ -1630,7 +3317,7 @@ const ProtobufCEnumDescriptor milestone__identity__v1__step_outcome__descriptor 
   milestone__identity__v1__step_outcome__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor milestone__identity__v1__identity__method_descriptors[6] =
+static const ProtobufCMethodDescriptor milestone__identity__v1__identity__method_descriptors[13] =
 {
   { "SetSSOConfiguration", &milestone__identity__v1__set_ssoconfiguration_request__descriptor, &milestone__identity__v1__ssoconfiguration__descriptor },
   { "GetSSOConfiguration", &milestone__identity__v1__get_ssoconfiguration_request__descriptor, &milestone__identity__v1__ssoconfiguration__descriptor },
@@ -1638,14 +3325,28 @@ static const ProtobufCMethodDescriptor milestone__identity__v1__identity__method
   { "ListSSOConfigurations", &milestone__identity__v1__list_ssoconfigurations_request__descriptor, &milestone__identity__v1__list_ssoconfigurations_response__descriptor },
   { "GetEffectiveConfiguration", &milestone__identity__v1__get_effective_configuration_request__descriptor, &milestone__identity__v1__effective_configuration__descriptor },
   { "TestConnection", &milestone__identity__v1__test_connection_request__descriptor, &milestone__identity__v1__test_connection_report__descriptor },
+  { "StartLogin", &milestone__identity__v1__start_login_request__descriptor, &milestone__identity__v1__start_login_response__descriptor },
+  { "CompleteLogin", &milestone__identity__v1__complete_login_request__descriptor, &milestone__identity__v1__complete_login_response__descriptor },
+  { "ValidateSession", &milestone__identity__v1__validate_session_request__descriptor, &milestone__identity__v1__validate_session_response__descriptor },
+  { "RevokeSession", &milestone__identity__v1__revoke_session_request__descriptor, &milestone__identity__v1__revoke_session_response__descriptor },
+  { "RevokeUserSessions", &milestone__identity__v1__revoke_user_sessions_request__descriptor, &milestone__identity__v1__revoke_user_sessions_response__descriptor },
+  { "ListUsers", &milestone__identity__v1__list_users_request__descriptor, &milestone__identity__v1__list_users_response__descriptor },
+  { "GetUser", &milestone__identity__v1__get_user_request__descriptor, &milestone__identity__v1__user__descriptor },
 };
 const unsigned milestone__identity__v1__identity__method_indices_by_name[] = {
+  7,        /* CompleteLogin */
   2,        /* DeleteSSOConfiguration */
   4,        /* GetEffectiveConfiguration */
   1,        /* GetSSOConfiguration */
+  12,        /* GetUser */
   3,        /* ListSSOConfigurations */
+  11,        /* ListUsers */
+  9,        /* RevokeSession */
+  10,        /* RevokeUserSessions */
   0,        /* SetSSOConfiguration */
-  5         /* TestConnection */
+  6,        /* StartLogin */
+  5,        /* TestConnection */
+  8         /* ValidateSession */
 };
 const ProtobufCServiceDescriptor milestone__identity__v1__identity__descriptor =
 {
@@ -1654,7 +3355,7 @@ const ProtobufCServiceDescriptor milestone__identity__v1__identity__descriptor =
   "Identity",
   "Milestone__Identity__V1__Identity",
   "milestone.identity.v1",
-  6,
+  13,
   milestone__identity__v1__identity__method_descriptors,
   milestone__identity__v1__identity__method_indices_by_name
 };
@@ -1705,6 +3406,62 @@ void milestone__identity__v1__identity__test_connection(ProtobufCService *servic
 {
   assert(service->descriptor == &milestone__identity__v1__identity__descriptor);
   service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void milestone__identity__v1__identity__start_login(ProtobufCService *service,
+                                                    const Milestone__Identity__V1__StartLoginRequest *input,
+                                                    Milestone__Identity__V1__StartLoginResponse_Closure closure,
+                                                    void *closure_data)
+{
+  assert(service->descriptor == &milestone__identity__v1__identity__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void milestone__identity__v1__identity__complete_login(ProtobufCService *service,
+                                                       const Milestone__Identity__V1__CompleteLoginRequest *input,
+                                                       Milestone__Identity__V1__CompleteLoginResponse_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &milestone__identity__v1__identity__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void milestone__identity__v1__identity__validate_session(ProtobufCService *service,
+                                                         const Milestone__Identity__V1__ValidateSessionRequest *input,
+                                                         Milestone__Identity__V1__ValidateSessionResponse_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &milestone__identity__v1__identity__descriptor);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void milestone__identity__v1__identity__revoke_session(ProtobufCService *service,
+                                                       const Milestone__Identity__V1__RevokeSessionRequest *input,
+                                                       Milestone__Identity__V1__RevokeSessionResponse_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &milestone__identity__v1__identity__descriptor);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void milestone__identity__v1__identity__revoke_user_sessions(ProtobufCService *service,
+                                                             const Milestone__Identity__V1__RevokeUserSessionsRequest *input,
+                                                             Milestone__Identity__V1__RevokeUserSessionsResponse_Closure closure,
+                                                             void *closure_data)
+{
+  assert(service->descriptor == &milestone__identity__v1__identity__descriptor);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void milestone__identity__v1__identity__list_users(ProtobufCService *service,
+                                                   const Milestone__Identity__V1__ListUsersRequest *input,
+                                                   Milestone__Identity__V1__ListUsersResponse_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &milestone__identity__v1__identity__descriptor);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void milestone__identity__v1__identity__get_user(ProtobufCService *service,
+                                                 const Milestone__Identity__V1__GetUserRequest *input,
+                                                 Milestone__Identity__V1__User_Closure closure,
+                                                 void *closure_data)
+{
+  assert(service->descriptor == &milestone__identity__v1__identity__descriptor);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void milestone__identity__v1__identity__init (Milestone__Identity__V1__Identity_Service *service,
                                               Milestone__Identity__V1__Identity_ServiceDestroy destroy)

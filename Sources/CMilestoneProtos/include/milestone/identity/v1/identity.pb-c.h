@@ -29,6 +29,21 @@ typedef struct Milestone__Identity__V1__EffectiveConfiguration Milestone__Identi
 typedef struct Milestone__Identity__V1__TestConnectionRequest Milestone__Identity__V1__TestConnectionRequest;
 typedef struct Milestone__Identity__V1__TestStep Milestone__Identity__V1__TestStep;
 typedef struct Milestone__Identity__V1__TestConnectionReport Milestone__Identity__V1__TestConnectionReport;
+typedef struct Milestone__Identity__V1__StartLoginRequest Milestone__Identity__V1__StartLoginRequest;
+typedef struct Milestone__Identity__V1__StartLoginResponse Milestone__Identity__V1__StartLoginResponse;
+typedef struct Milestone__Identity__V1__CompleteLoginRequest Milestone__Identity__V1__CompleteLoginRequest;
+typedef struct Milestone__Identity__V1__User Milestone__Identity__V1__User;
+typedef struct Milestone__Identity__V1__Session Milestone__Identity__V1__Session;
+typedef struct Milestone__Identity__V1__CompleteLoginResponse Milestone__Identity__V1__CompleteLoginResponse;
+typedef struct Milestone__Identity__V1__ValidateSessionRequest Milestone__Identity__V1__ValidateSessionRequest;
+typedef struct Milestone__Identity__V1__ValidateSessionResponse Milestone__Identity__V1__ValidateSessionResponse;
+typedef struct Milestone__Identity__V1__RevokeSessionRequest Milestone__Identity__V1__RevokeSessionRequest;
+typedef struct Milestone__Identity__V1__RevokeSessionResponse Milestone__Identity__V1__RevokeSessionResponse;
+typedef struct Milestone__Identity__V1__RevokeUserSessionsRequest Milestone__Identity__V1__RevokeUserSessionsRequest;
+typedef struct Milestone__Identity__V1__RevokeUserSessionsResponse Milestone__Identity__V1__RevokeUserSessionsResponse;
+typedef struct Milestone__Identity__V1__ListUsersRequest Milestone__Identity__V1__ListUsersRequest;
+typedef struct Milestone__Identity__V1__ListUsersResponse Milestone__Identity__V1__ListUsersResponse;
+typedef struct Milestone__Identity__V1__GetUserRequest Milestone__Identity__V1__GetUserRequest;
 
 
 /* --- enums --- */
@@ -343,6 +358,267 @@ struct  Milestone__Identity__V1__TestConnectionReport
     , 0,NULL, 0, 0,NULL }
 
 
+struct  Milestone__Identity__V1__StartLoginRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The tenant signing in; empty for the single-tenant instance.
+   */
+  char *tenant_slug;
+  /*
+   * Where to land after signing in: a path relative to the site ("/", "/projects?x=1"); anything else is
+   * refused. Empty means "/".
+   */
+  char *return_to;
+  /*
+   * Optional: the account to preselect at the identity provider (an email address).
+   */
+  char *login_hint;
+};
+#define MILESTONE__IDENTITY__V1__START_LOGIN_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milestone__identity__v1__start_login_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Milestone__Identity__V1__StartLoginResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Send the browser here.
+   */
+  char *authorize_url;
+  /*
+   * The sign-in's `state` (also in the URL); CompleteLogin takes it back.
+   */
+  char *state;
+  int64_t expires_at_micros;
+};
+#define MILESTONE__IDENTITY__V1__START_LOGIN_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milestone__identity__v1__start_login_response__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Milestone__Identity__V1__CompleteLoginRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The `state` query parameter the identity provider sent back.
+   */
+  char *state;
+  /*
+   * The authorization code, or empty when the identity provider answered an error.
+   */
+  char *code;
+  /*
+   * The identity provider's `error` and `error_description`, when it answered one.
+   */
+  char *error;
+  char *error_description;
+  /*
+   * The tenant of the callback URL (empty for the instance's); must be the one the sign-in started for.
+   */
+  char *tenant_slug;
+};
+#define MILESTONE__IDENTITY__V1__COMPLETE_LOGIN_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milestone__identity__v1__complete_login_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Milestone__Identity__V1__User
+{
+  ProtobufCMessage base;
+  char *id;
+  /*
+   * Empty for the instance's users.
+   */
+  char *tenant_slug;
+  /*
+   * The ID token's issuer.
+   */
+  char *issuer;
+  /*
+   * Entra: the object id (`oid`); generic OIDC: `sub`.
+   */
+  char *subject;
+  /*
+   * Entra: the directory tenant (`tid`); empty for generic OIDC.
+   */
+  char *directory_tenant_id;
+  char *email;
+  char *name;
+  char *preferred_username;
+  int64_t created_at_micros;
+  int64_t updated_at_micros;
+  int64_t last_sign_in_at_micros;
+};
+#define MILESTONE__IDENTITY__V1__USER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milestone__identity__v1__user__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0 }
+
+
+struct  Milestone__Identity__V1__Session
+{
+  ProtobufCMessage base;
+  char *id;
+  char *user_id;
+  char *tenant_slug;
+  int64_t created_at_micros;
+  /*
+   * The absolute end of the session.
+   */
+  int64_t expires_at_micros;
+  /*
+   * When the session ends unless it is used again (sliding).
+   */
+  int64_t idle_expires_at_micros;
+};
+#define MILESTONE__IDENTITY__V1__SESSION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milestone__identity__v1__session__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0 }
+
+
+struct  Milestone__Identity__V1__CompleteLoginResponse
+{
+  ProtobufCMessage base;
+  Milestone__Identity__V1__User *user;
+  /*
+   * True when this sign-in created the user (just in time).
+   */
+  protobuf_c_boolean created;
+  /*
+   * The session token, returned once: only its SHA-256 is stored.
+   */
+  char *session_token;
+  Milestone__Identity__V1__Session *session;
+  /*
+   * The relative path to land on.
+   */
+  char *return_to;
+};
+#define MILESTONE__IDENTITY__V1__COMPLETE_LOGIN_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milestone__identity__v1__complete_login_response__descriptor) \
+    , NULL, 0, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Milestone__Identity__V1__ValidateSessionRequest
+{
+  ProtobufCMessage base;
+  char *session_token;
+  /*
+   * When set, the session must belong to this tenant (empty: the instance, unless any_tenant).
+   */
+  char *tenant_slug;
+  /*
+   * Skip the tenant check (administrative tools).
+   */
+  protobuf_c_boolean any_tenant;
+};
+#define MILESTONE__IDENTITY__V1__VALIDATE_SESSION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milestone__identity__v1__validate_session_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Milestone__Identity__V1__ValidateSessionResponse
+{
+  ProtobufCMessage base;
+  Milestone__Identity__V1__User *user;
+  Milestone__Identity__V1__Session *session;
+};
+#define MILESTONE__IDENTITY__V1__VALIDATE_SESSION_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milestone__identity__v1__validate_session_response__descriptor) \
+    , NULL, NULL }
+
+
+struct  Milestone__Identity__V1__RevokeSessionRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The session's token, or (admin) its id.
+   */
+  char *session_token;
+  char *session_id;
+};
+#define MILESTONE__IDENTITY__V1__REVOKE_SESSION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milestone__identity__v1__revoke_session_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Milestone__Identity__V1__RevokeSessionResponse
+{
+  ProtobufCMessage base;
+  /*
+   * False when the session was already revoked, expired or unknown.
+   */
+  protobuf_c_boolean revoked;
+};
+#define MILESTONE__IDENTITY__V1__REVOKE_SESSION_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milestone__identity__v1__revoke_session_response__descriptor) \
+    , 0 }
+
+
+struct  Milestone__Identity__V1__RevokeUserSessionsRequest
+{
+  ProtobufCMessage base;
+  char *user_id;
+};
+#define MILESTONE__IDENTITY__V1__REVOKE_USER_SESSIONS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milestone__identity__v1__revoke_user_sessions_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Milestone__Identity__V1__RevokeUserSessionsResponse
+{
+  ProtobufCMessage base;
+  uint32_t revoked;
+};
+#define MILESTONE__IDENTITY__V1__REVOKE_USER_SESSIONS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milestone__identity__v1__revoke_user_sessions_response__descriptor) \
+    , 0 }
+
+
+struct  Milestone__Identity__V1__ListUsersRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The tenant whose users to list; empty for the instance's.
+   */
+  char *tenant_slug;
+  /*
+   * At most 500; 0 means 100.
+   */
+  uint32_t page_size;
+  char *page_token;
+};
+#define MILESTONE__IDENTITY__V1__LIST_USERS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milestone__identity__v1__list_users_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
+struct  Milestone__Identity__V1__ListUsersResponse
+{
+  ProtobufCMessage base;
+  size_t n_users;
+  Milestone__Identity__V1__User **users;
+  /*
+   * Empty on the last page.
+   */
+  char *next_page_token;
+};
+#define MILESTONE__IDENTITY__V1__LIST_USERS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milestone__identity__v1__list_users_response__descriptor) \
+    , 0,NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Milestone__Identity__V1__GetUserRequest
+{
+  ProtobufCMessage base;
+  char *user_id;
+};
+#define MILESTONE__IDENTITY__V1__GET_USER_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milestone__identity__v1__get_user_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
 /* Milestone__Identity__V1__Scope methods */
 void   milestone__identity__v1__scope__init
                      (Milestone__Identity__V1__Scope         *message);
@@ -609,6 +885,291 @@ Milestone__Identity__V1__TestConnectionReport *
 void   milestone__identity__v1__test_connection_report__free_unpacked
                      (Milestone__Identity__V1__TestConnectionReport *message,
                       ProtobufCAllocator *allocator);
+/* Milestone__Identity__V1__StartLoginRequest methods */
+void   milestone__identity__v1__start_login_request__init
+                     (Milestone__Identity__V1__StartLoginRequest         *message);
+size_t milestone__identity__v1__start_login_request__get_packed_size
+                     (const Milestone__Identity__V1__StartLoginRequest   *message);
+size_t milestone__identity__v1__start_login_request__pack
+                     (const Milestone__Identity__V1__StartLoginRequest   *message,
+                      uint8_t             *out);
+size_t milestone__identity__v1__start_login_request__pack_to_buffer
+                     (const Milestone__Identity__V1__StartLoginRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Milestone__Identity__V1__StartLoginRequest *
+       milestone__identity__v1__start_login_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milestone__identity__v1__start_login_request__free_unpacked
+                     (Milestone__Identity__V1__StartLoginRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Milestone__Identity__V1__StartLoginResponse methods */
+void   milestone__identity__v1__start_login_response__init
+                     (Milestone__Identity__V1__StartLoginResponse         *message);
+size_t milestone__identity__v1__start_login_response__get_packed_size
+                     (const Milestone__Identity__V1__StartLoginResponse   *message);
+size_t milestone__identity__v1__start_login_response__pack
+                     (const Milestone__Identity__V1__StartLoginResponse   *message,
+                      uint8_t             *out);
+size_t milestone__identity__v1__start_login_response__pack_to_buffer
+                     (const Milestone__Identity__V1__StartLoginResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Milestone__Identity__V1__StartLoginResponse *
+       milestone__identity__v1__start_login_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milestone__identity__v1__start_login_response__free_unpacked
+                     (Milestone__Identity__V1__StartLoginResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Milestone__Identity__V1__CompleteLoginRequest methods */
+void   milestone__identity__v1__complete_login_request__init
+                     (Milestone__Identity__V1__CompleteLoginRequest         *message);
+size_t milestone__identity__v1__complete_login_request__get_packed_size
+                     (const Milestone__Identity__V1__CompleteLoginRequest   *message);
+size_t milestone__identity__v1__complete_login_request__pack
+                     (const Milestone__Identity__V1__CompleteLoginRequest   *message,
+                      uint8_t             *out);
+size_t milestone__identity__v1__complete_login_request__pack_to_buffer
+                     (const Milestone__Identity__V1__CompleteLoginRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Milestone__Identity__V1__CompleteLoginRequest *
+       milestone__identity__v1__complete_login_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milestone__identity__v1__complete_login_request__free_unpacked
+                     (Milestone__Identity__V1__CompleteLoginRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Milestone__Identity__V1__User methods */
+void   milestone__identity__v1__user__init
+                     (Milestone__Identity__V1__User         *message);
+size_t milestone__identity__v1__user__get_packed_size
+                     (const Milestone__Identity__V1__User   *message);
+size_t milestone__identity__v1__user__pack
+                     (const Milestone__Identity__V1__User   *message,
+                      uint8_t             *out);
+size_t milestone__identity__v1__user__pack_to_buffer
+                     (const Milestone__Identity__V1__User   *message,
+                      ProtobufCBuffer     *buffer);
+Milestone__Identity__V1__User *
+       milestone__identity__v1__user__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milestone__identity__v1__user__free_unpacked
+                     (Milestone__Identity__V1__User *message,
+                      ProtobufCAllocator *allocator);
+/* Milestone__Identity__V1__Session methods */
+void   milestone__identity__v1__session__init
+                     (Milestone__Identity__V1__Session         *message);
+size_t milestone__identity__v1__session__get_packed_size
+                     (const Milestone__Identity__V1__Session   *message);
+size_t milestone__identity__v1__session__pack
+                     (const Milestone__Identity__V1__Session   *message,
+                      uint8_t             *out);
+size_t milestone__identity__v1__session__pack_to_buffer
+                     (const Milestone__Identity__V1__Session   *message,
+                      ProtobufCBuffer     *buffer);
+Milestone__Identity__V1__Session *
+       milestone__identity__v1__session__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milestone__identity__v1__session__free_unpacked
+                     (Milestone__Identity__V1__Session *message,
+                      ProtobufCAllocator *allocator);
+/* Milestone__Identity__V1__CompleteLoginResponse methods */
+void   milestone__identity__v1__complete_login_response__init
+                     (Milestone__Identity__V1__CompleteLoginResponse         *message);
+size_t milestone__identity__v1__complete_login_response__get_packed_size
+                     (const Milestone__Identity__V1__CompleteLoginResponse   *message);
+size_t milestone__identity__v1__complete_login_response__pack
+                     (const Milestone__Identity__V1__CompleteLoginResponse   *message,
+                      uint8_t             *out);
+size_t milestone__identity__v1__complete_login_response__pack_to_buffer
+                     (const Milestone__Identity__V1__CompleteLoginResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Milestone__Identity__V1__CompleteLoginResponse *
+       milestone__identity__v1__complete_login_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milestone__identity__v1__complete_login_response__free_unpacked
+                     (Milestone__Identity__V1__CompleteLoginResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Milestone__Identity__V1__ValidateSessionRequest methods */
+void   milestone__identity__v1__validate_session_request__init
+                     (Milestone__Identity__V1__ValidateSessionRequest         *message);
+size_t milestone__identity__v1__validate_session_request__get_packed_size
+                     (const Milestone__Identity__V1__ValidateSessionRequest   *message);
+size_t milestone__identity__v1__validate_session_request__pack
+                     (const Milestone__Identity__V1__ValidateSessionRequest   *message,
+                      uint8_t             *out);
+size_t milestone__identity__v1__validate_session_request__pack_to_buffer
+                     (const Milestone__Identity__V1__ValidateSessionRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Milestone__Identity__V1__ValidateSessionRequest *
+       milestone__identity__v1__validate_session_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milestone__identity__v1__validate_session_request__free_unpacked
+                     (Milestone__Identity__V1__ValidateSessionRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Milestone__Identity__V1__ValidateSessionResponse methods */
+void   milestone__identity__v1__validate_session_response__init
+                     (Milestone__Identity__V1__ValidateSessionResponse         *message);
+size_t milestone__identity__v1__validate_session_response__get_packed_size
+                     (const Milestone__Identity__V1__ValidateSessionResponse   *message);
+size_t milestone__identity__v1__validate_session_response__pack
+                     (const Milestone__Identity__V1__ValidateSessionResponse   *message,
+                      uint8_t             *out);
+size_t milestone__identity__v1__validate_session_response__pack_to_buffer
+                     (const Milestone__Identity__V1__ValidateSessionResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Milestone__Identity__V1__ValidateSessionResponse *
+       milestone__identity__v1__validate_session_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milestone__identity__v1__validate_session_response__free_unpacked
+                     (Milestone__Identity__V1__ValidateSessionResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Milestone__Identity__V1__RevokeSessionRequest methods */
+void   milestone__identity__v1__revoke_session_request__init
+                     (Milestone__Identity__V1__RevokeSessionRequest         *message);
+size_t milestone__identity__v1__revoke_session_request__get_packed_size
+                     (const Milestone__Identity__V1__RevokeSessionRequest   *message);
+size_t milestone__identity__v1__revoke_session_request__pack
+                     (const Milestone__Identity__V1__RevokeSessionRequest   *message,
+                      uint8_t             *out);
+size_t milestone__identity__v1__revoke_session_request__pack_to_buffer
+                     (const Milestone__Identity__V1__RevokeSessionRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Milestone__Identity__V1__RevokeSessionRequest *
+       milestone__identity__v1__revoke_session_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milestone__identity__v1__revoke_session_request__free_unpacked
+                     (Milestone__Identity__V1__RevokeSessionRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Milestone__Identity__V1__RevokeSessionResponse methods */
+void   milestone__identity__v1__revoke_session_response__init
+                     (Milestone__Identity__V1__RevokeSessionResponse         *message);
+size_t milestone__identity__v1__revoke_session_response__get_packed_size
+                     (const Milestone__Identity__V1__RevokeSessionResponse   *message);
+size_t milestone__identity__v1__revoke_session_response__pack
+                     (const Milestone__Identity__V1__RevokeSessionResponse   *message,
+                      uint8_t             *out);
+size_t milestone__identity__v1__revoke_session_response__pack_to_buffer
+                     (const Milestone__Identity__V1__RevokeSessionResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Milestone__Identity__V1__RevokeSessionResponse *
+       milestone__identity__v1__revoke_session_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milestone__identity__v1__revoke_session_response__free_unpacked
+                     (Milestone__Identity__V1__RevokeSessionResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Milestone__Identity__V1__RevokeUserSessionsRequest methods */
+void   milestone__identity__v1__revoke_user_sessions_request__init
+                     (Milestone__Identity__V1__RevokeUserSessionsRequest         *message);
+size_t milestone__identity__v1__revoke_user_sessions_request__get_packed_size
+                     (const Milestone__Identity__V1__RevokeUserSessionsRequest   *message);
+size_t milestone__identity__v1__revoke_user_sessions_request__pack
+                     (const Milestone__Identity__V1__RevokeUserSessionsRequest   *message,
+                      uint8_t             *out);
+size_t milestone__identity__v1__revoke_user_sessions_request__pack_to_buffer
+                     (const Milestone__Identity__V1__RevokeUserSessionsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Milestone__Identity__V1__RevokeUserSessionsRequest *
+       milestone__identity__v1__revoke_user_sessions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milestone__identity__v1__revoke_user_sessions_request__free_unpacked
+                     (Milestone__Identity__V1__RevokeUserSessionsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Milestone__Identity__V1__RevokeUserSessionsResponse methods */
+void   milestone__identity__v1__revoke_user_sessions_response__init
+                     (Milestone__Identity__V1__RevokeUserSessionsResponse         *message);
+size_t milestone__identity__v1__revoke_user_sessions_response__get_packed_size
+                     (const Milestone__Identity__V1__RevokeUserSessionsResponse   *message);
+size_t milestone__identity__v1__revoke_user_sessions_response__pack
+                     (const Milestone__Identity__V1__RevokeUserSessionsResponse   *message,
+                      uint8_t             *out);
+size_t milestone__identity__v1__revoke_user_sessions_response__pack_to_buffer
+                     (const Milestone__Identity__V1__RevokeUserSessionsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Milestone__Identity__V1__RevokeUserSessionsResponse *
+       milestone__identity__v1__revoke_user_sessions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milestone__identity__v1__revoke_user_sessions_response__free_unpacked
+                     (Milestone__Identity__V1__RevokeUserSessionsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Milestone__Identity__V1__ListUsersRequest methods */
+void   milestone__identity__v1__list_users_request__init
+                     (Milestone__Identity__V1__ListUsersRequest         *message);
+size_t milestone__identity__v1__list_users_request__get_packed_size
+                     (const Milestone__Identity__V1__ListUsersRequest   *message);
+size_t milestone__identity__v1__list_users_request__pack
+                     (const Milestone__Identity__V1__ListUsersRequest   *message,
+                      uint8_t             *out);
+size_t milestone__identity__v1__list_users_request__pack_to_buffer
+                     (const Milestone__Identity__V1__ListUsersRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Milestone__Identity__V1__ListUsersRequest *
+       milestone__identity__v1__list_users_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milestone__identity__v1__list_users_request__free_unpacked
+                     (Milestone__Identity__V1__ListUsersRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Milestone__Identity__V1__ListUsersResponse methods */
+void   milestone__identity__v1__list_users_response__init
+                     (Milestone__Identity__V1__ListUsersResponse         *message);
+size_t milestone__identity__v1__list_users_response__get_packed_size
+                     (const Milestone__Identity__V1__ListUsersResponse   *message);
+size_t milestone__identity__v1__list_users_response__pack
+                     (const Milestone__Identity__V1__ListUsersResponse   *message,
+                      uint8_t             *out);
+size_t milestone__identity__v1__list_users_response__pack_to_buffer
+                     (const Milestone__Identity__V1__ListUsersResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Milestone__Identity__V1__ListUsersResponse *
+       milestone__identity__v1__list_users_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milestone__identity__v1__list_users_response__free_unpacked
+                     (Milestone__Identity__V1__ListUsersResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Milestone__Identity__V1__GetUserRequest methods */
+void   milestone__identity__v1__get_user_request__init
+                     (Milestone__Identity__V1__GetUserRequest         *message);
+size_t milestone__identity__v1__get_user_request__get_packed_size
+                     (const Milestone__Identity__V1__GetUserRequest   *message);
+size_t milestone__identity__v1__get_user_request__pack
+                     (const Milestone__Identity__V1__GetUserRequest   *message,
+                      uint8_t             *out);
+size_t milestone__identity__v1__get_user_request__pack_to_buffer
+                     (const Milestone__Identity__V1__GetUserRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Milestone__Identity__V1__GetUserRequest *
+       milestone__identity__v1__get_user_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milestone__identity__v1__get_user_request__free_unpacked
+                     (Milestone__Identity__V1__GetUserRequest *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Milestone__Identity__V1__Scope_Closure)
@@ -653,6 +1214,51 @@ typedef void (*Milestone__Identity__V1__TestStep_Closure)
 typedef void (*Milestone__Identity__V1__TestConnectionReport_Closure)
                  (const Milestone__Identity__V1__TestConnectionReport *message,
                   void *closure_data);
+typedef void (*Milestone__Identity__V1__StartLoginRequest_Closure)
+                 (const Milestone__Identity__V1__StartLoginRequest *message,
+                  void *closure_data);
+typedef void (*Milestone__Identity__V1__StartLoginResponse_Closure)
+                 (const Milestone__Identity__V1__StartLoginResponse *message,
+                  void *closure_data);
+typedef void (*Milestone__Identity__V1__CompleteLoginRequest_Closure)
+                 (const Milestone__Identity__V1__CompleteLoginRequest *message,
+                  void *closure_data);
+typedef void (*Milestone__Identity__V1__User_Closure)
+                 (const Milestone__Identity__V1__User *message,
+                  void *closure_data);
+typedef void (*Milestone__Identity__V1__Session_Closure)
+                 (const Milestone__Identity__V1__Session *message,
+                  void *closure_data);
+typedef void (*Milestone__Identity__V1__CompleteLoginResponse_Closure)
+                 (const Milestone__Identity__V1__CompleteLoginResponse *message,
+                  void *closure_data);
+typedef void (*Milestone__Identity__V1__ValidateSessionRequest_Closure)
+                 (const Milestone__Identity__V1__ValidateSessionRequest *message,
+                  void *closure_data);
+typedef void (*Milestone__Identity__V1__ValidateSessionResponse_Closure)
+                 (const Milestone__Identity__V1__ValidateSessionResponse *message,
+                  void *closure_data);
+typedef void (*Milestone__Identity__V1__RevokeSessionRequest_Closure)
+                 (const Milestone__Identity__V1__RevokeSessionRequest *message,
+                  void *closure_data);
+typedef void (*Milestone__Identity__V1__RevokeSessionResponse_Closure)
+                 (const Milestone__Identity__V1__RevokeSessionResponse *message,
+                  void *closure_data);
+typedef void (*Milestone__Identity__V1__RevokeUserSessionsRequest_Closure)
+                 (const Milestone__Identity__V1__RevokeUserSessionsRequest *message,
+                  void *closure_data);
+typedef void (*Milestone__Identity__V1__RevokeUserSessionsResponse_Closure)
+                 (const Milestone__Identity__V1__RevokeUserSessionsResponse *message,
+                  void *closure_data);
+typedef void (*Milestone__Identity__V1__ListUsersRequest_Closure)
+                 (const Milestone__Identity__V1__ListUsersRequest *message,
+                  void *closure_data);
+typedef void (*Milestone__Identity__V1__ListUsersResponse_Closure)
+                 (const Milestone__Identity__V1__ListUsersResponse *message,
+                  void *closure_data);
+typedef void (*Milestone__Identity__V1__GetUserRequest_Closure)
+                 (const Milestone__Identity__V1__GetUserRequest *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -684,6 +1290,34 @@ struct Milestone__Identity__V1__Identity_Service
                           const Milestone__Identity__V1__TestConnectionRequest *input,
                           Milestone__Identity__V1__TestConnectionReport_Closure closure,
                           void *closure_data);
+  void (*start_login)(Milestone__Identity__V1__Identity_Service *service,
+                      const Milestone__Identity__V1__StartLoginRequest *input,
+                      Milestone__Identity__V1__StartLoginResponse_Closure closure,
+                      void *closure_data);
+  void (*complete_login)(Milestone__Identity__V1__Identity_Service *service,
+                         const Milestone__Identity__V1__CompleteLoginRequest *input,
+                         Milestone__Identity__V1__CompleteLoginResponse_Closure closure,
+                         void *closure_data);
+  void (*validate_session)(Milestone__Identity__V1__Identity_Service *service,
+                           const Milestone__Identity__V1__ValidateSessionRequest *input,
+                           Milestone__Identity__V1__ValidateSessionResponse_Closure closure,
+                           void *closure_data);
+  void (*revoke_session)(Milestone__Identity__V1__Identity_Service *service,
+                         const Milestone__Identity__V1__RevokeSessionRequest *input,
+                         Milestone__Identity__V1__RevokeSessionResponse_Closure closure,
+                         void *closure_data);
+  void (*revoke_user_sessions)(Milestone__Identity__V1__Identity_Service *service,
+                               const Milestone__Identity__V1__RevokeUserSessionsRequest *input,
+                               Milestone__Identity__V1__RevokeUserSessionsResponse_Closure closure,
+                               void *closure_data);
+  void (*list_users)(Milestone__Identity__V1__Identity_Service *service,
+                     const Milestone__Identity__V1__ListUsersRequest *input,
+                     Milestone__Identity__V1__ListUsersResponse_Closure closure,
+                     void *closure_data);
+  void (*get_user)(Milestone__Identity__V1__Identity_Service *service,
+                   const Milestone__Identity__V1__GetUserRequest *input,
+                   Milestone__Identity__V1__User_Closure closure,
+                   void *closure_data);
 };
 typedef void (*Milestone__Identity__V1__Identity_ServiceDestroy)(Milestone__Identity__V1__Identity_Service *);
 void milestone__identity__v1__identity__init (Milestone__Identity__V1__Identity_Service *service,
@@ -697,7 +1331,14 @@ void milestone__identity__v1__identity__init (Milestone__Identity__V1__Identity_
       function_prefix__ ## delete_ssoconfiguration,\
       function_prefix__ ## list_ssoconfigurations,\
       function_prefix__ ## get_effective_configuration,\
-      function_prefix__ ## test_connection  }
+      function_prefix__ ## test_connection,\
+      function_prefix__ ## start_login,\
+      function_prefix__ ## complete_login,\
+      function_prefix__ ## validate_session,\
+      function_prefix__ ## revoke_session,\
+      function_prefix__ ## revoke_user_sessions,\
+      function_prefix__ ## list_users,\
+      function_prefix__ ## get_user  }
 void milestone__identity__v1__identity__set_ssoconfiguration(ProtobufCService *service,
                                                              const Milestone__Identity__V1__SetSSOConfigurationRequest *input,
                                                              Milestone__Identity__V1__SSOConfiguration_Closure closure,
@@ -722,6 +1363,34 @@ void milestone__identity__v1__identity__test_connection(ProtobufCService *servic
                                                         const Milestone__Identity__V1__TestConnectionRequest *input,
                                                         Milestone__Identity__V1__TestConnectionReport_Closure closure,
                                                         void *closure_data);
+void milestone__identity__v1__identity__start_login(ProtobufCService *service,
+                                                    const Milestone__Identity__V1__StartLoginRequest *input,
+                                                    Milestone__Identity__V1__StartLoginResponse_Closure closure,
+                                                    void *closure_data);
+void milestone__identity__v1__identity__complete_login(ProtobufCService *service,
+                                                       const Milestone__Identity__V1__CompleteLoginRequest *input,
+                                                       Milestone__Identity__V1__CompleteLoginResponse_Closure closure,
+                                                       void *closure_data);
+void milestone__identity__v1__identity__validate_session(ProtobufCService *service,
+                                                         const Milestone__Identity__V1__ValidateSessionRequest *input,
+                                                         Milestone__Identity__V1__ValidateSessionResponse_Closure closure,
+                                                         void *closure_data);
+void milestone__identity__v1__identity__revoke_session(ProtobufCService *service,
+                                                       const Milestone__Identity__V1__RevokeSessionRequest *input,
+                                                       Milestone__Identity__V1__RevokeSessionResponse_Closure closure,
+                                                       void *closure_data);
+void milestone__identity__v1__identity__revoke_user_sessions(ProtobufCService *service,
+                                                             const Milestone__Identity__V1__RevokeUserSessionsRequest *input,
+                                                             Milestone__Identity__V1__RevokeUserSessionsResponse_Closure closure,
+                                                             void *closure_data);
+void milestone__identity__v1__identity__list_users(ProtobufCService *service,
+                                                   const Milestone__Identity__V1__ListUsersRequest *input,
+                                                   Milestone__Identity__V1__ListUsersResponse_Closure closure,
+                                                   void *closure_data);
+void milestone__identity__v1__identity__get_user(ProtobufCService *service,
+                                                 const Milestone__Identity__V1__GetUserRequest *input,
+                                                 Milestone__Identity__V1__User_Closure closure,
+                                                 void *closure_data);
 
 /* --- descriptors --- */
 
@@ -742,6 +1411,21 @@ extern const ProtobufCMessageDescriptor milestone__identity__v1__effective_confi
 extern const ProtobufCMessageDescriptor milestone__identity__v1__test_connection_request__descriptor;
 extern const ProtobufCMessageDescriptor milestone__identity__v1__test_step__descriptor;
 extern const ProtobufCMessageDescriptor milestone__identity__v1__test_connection_report__descriptor;
+extern const ProtobufCMessageDescriptor milestone__identity__v1__start_login_request__descriptor;
+extern const ProtobufCMessageDescriptor milestone__identity__v1__start_login_response__descriptor;
+extern const ProtobufCMessageDescriptor milestone__identity__v1__complete_login_request__descriptor;
+extern const ProtobufCMessageDescriptor milestone__identity__v1__user__descriptor;
+extern const ProtobufCMessageDescriptor milestone__identity__v1__session__descriptor;
+extern const ProtobufCMessageDescriptor milestone__identity__v1__complete_login_response__descriptor;
+extern const ProtobufCMessageDescriptor milestone__identity__v1__validate_session_request__descriptor;
+extern const ProtobufCMessageDescriptor milestone__identity__v1__validate_session_response__descriptor;
+extern const ProtobufCMessageDescriptor milestone__identity__v1__revoke_session_request__descriptor;
+extern const ProtobufCMessageDescriptor milestone__identity__v1__revoke_session_response__descriptor;
+extern const ProtobufCMessageDescriptor milestone__identity__v1__revoke_user_sessions_request__descriptor;
+extern const ProtobufCMessageDescriptor milestone__identity__v1__revoke_user_sessions_response__descriptor;
+extern const ProtobufCMessageDescriptor milestone__identity__v1__list_users_request__descriptor;
+extern const ProtobufCMessageDescriptor milestone__identity__v1__list_users_response__descriptor;
+extern const ProtobufCMessageDescriptor milestone__identity__v1__get_user_request__descriptor;
 extern const ProtobufCServiceDescriptor milestone__identity__v1__identity__descriptor;
 
 PROTOBUF_C__END_DECLS
