@@ -61,7 +61,10 @@ let package = Package(
         // Outbound HTTPS through libcurl: timeouts, size cap, TLS verification, same-host redirects only.
         .target(
             name: "MilestoneHTTPClient",
-            dependencies: ["CCurl"],
+            dependencies: [
+                "CCurl",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
 

@@ -1,12 +1,13 @@
 internal import CCurl
-import Dispatch
 import Foundation
+import NIOPosix
 import Synchronization
 
 /// Outbound HTTP(S) through libcurl, for talking to identity providers: TLS verification always on,
 /// connect and total timeouts, a cap on the response size, and redirects followed only within the same
-/// scheme, host and port (at most 3). libcurl's calls block, so each request runs on a dispatch thread, never
-/// on Swift concurrency's pool. No curl type crosses this API.
+/// scheme, host and port (at most 3). libcurl's calls block, so each request runs on a thread of a pool kept
+/// for them (`NIOThreadPool`, 8 threads), never on Swift concurrency's pool or Dispatch's global queues
+/// (whose threads the cooperative pool shares). No curl type crosses this API.
 public struct HTTPClient: Sendable {
     public struct Configuration: Sendable {
         /// How long to wait for the TCP (and TLS) connection (default 5 s).
@@ -52,13 +53,21 @@ public struct HTTPClient: Sendable {
     /// Sends `request`; follows same-host redirects (at most 3) only when it says so.
     public func send(_ request: HTTPRequest) async throws(HTTPFailure) -> HTTPResponse {
         let configuration = self.configuration
-        let result: Result<HTTPResponse, HTTPFailure> = await withCheckedContinuation { continuation in
-            DispatchQueue.global(qos: .userInitiated).async {
-                continuation.resume(returning: Self.perform(request, configuration: configuration))
-            }
+        let result: Result<HTTPResponse, HTTPFailure>
+        do {
+            result = try await Self.threads.runIfActive { Self.perform(request, configuration: configuration) }
+        } catch {
+            result = .failure(HTTPFailure(.other, "the HTTP client's threads are not running: \(error)"))
         }
         return try result.get()
     }
+
+    /// The threads libcurl's blocking calls run on: started once, for the life of the process.
+    private static let threads: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 8)
+        pool.start()
+        return pool
+    }()
 
     /// `a=b&c=d`, each part percent-encoded as a form (or a URL's query) wants it.
     public static func formEncoded(_ form: [(String, String)]) -> String {

@@ -64,22 +64,69 @@ struct EdgeFixture: Sendable {
 }
 
 func withEdge(logger: Logger = Logger(label: "milestone.test") { _ in SwiftLogNoOpLogHandler() }, _ body: (EdgeFixture) async throws -> Void) async throws {
-    let port = try freeLoopbackPort()
-    let base = "http://127.0.0.1:\(port)"
-    try await withSignIn(publicBaseURL: base, logger: logger) { fixture throws in
-        let edge = IdentityHTTPEdge(service: fixture.server.service, publicBaseURL: base, logger: logger)
-        let running = OneShotSignal()
-        let app = edge.application(host: "127.0.0.1", port: port, eventLoopGroup: MultiThreadedEventLoopGroup.singleton) { _ in running.fire() }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
-            await running.wait()
-            do {
-                try await body(EdgeFixture(signIn: fixture, base: base))
-            } catch {
-                group.cancelAll()
-                throw error
+    // The service must know the edge's address before it starts (its redirect URIs), so a port is picked
+    // first; if another socket took it meanwhile, the edge cannot listen and another one is tried.
+    for attempt in 1...5 {
+        let port = try freeLoopbackPort()
+        let base = "http://127.0.0.1:\(port)"
+        let started = try await withSignIn(publicBaseURL: base, logger: logger) { fixture throws -> Bool in
+            let edge = IdentityHTTPEdge(service: fixture.server.service, publicBaseURL: base, logger: logger)
+            let outcome = EdgeStart()
+            let app = edge.application(host: "127.0.0.1", port: port, eventLoopGroup: MultiThreadedEventLoopGroup.singleton) { _ in
+                outcome.settle(listening: true)
             }
-            group.cancelAll()
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    do {
+                        try await app.runService(gracefulShutdownSignals: [])
+                    } catch {
+                        outcome.settle(listening: false)
+                        throw error
+                    }
+                    outcome.settle(listening: false)
+                }
+                guard await outcome.wait() else {
+                    group.cancelAll()
+                    _ = try? await group.next()
+                    return false
+                }
+                do {
+                    try await body(EdgeFixture(signIn: fixture, base: base))
+                } catch {
+                    group.cancelAll()
+                    throw error
+                }
+                group.cancelAll()
+                return true
+            }
+        }
+        if started { return }
+        if attempt == 5 { throw POSIXError(.EADDRINUSE) }
+    }
+}
+
+/// Whether the edge started listening, or ended (failed to bind) first; awaited once.
+final class EdgeStart: Sendable {
+    private let state = Mutex<(result: Bool?, waiter: CheckedContinuation<Bool, Never>?)>((nil, nil))
+
+    func settle(listening: Bool) {
+        let waiter = self.state.withLock { state -> CheckedContinuation<Bool, Never>? in
+            guard state.result == nil else { return nil }
+            state.result = listening
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: listening)
+    }
+
+    func wait() async -> Bool {
+        await withCheckedContinuation { continuation in
+            let ready = self.state.withLock { state -> Bool? in
+                if let result = state.result { return result }
+                state.waiter = continuation
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
         }
     }
 }

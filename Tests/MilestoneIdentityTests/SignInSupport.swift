@@ -88,12 +88,12 @@ struct SignInFixture: Sendable {
 }
 
 /// Runs `body` with a ``SignInFixture``; `publicBaseURL` decides the redirect URIs (an HTTP edge's address).
-func withSignIn(
+func withSignIn<Result: Sendable>(
     publicBaseURL: String = "http://127.0.0.1:7480",
     logger: Logger = Logger(label: "milestone.test") { _ in SwiftLogNoOpLogHandler() },
     sessions: SessionPolicy = SessionPolicy(),
-    _ body: (SignInFixture) async throws -> Void
-) async throws {
+    _ body: (SignInFixture) async throws -> Result
+) async throws -> Result {
     let emulator = try EntraEmulator(tenants: [
         .init(
             id: tenantGUID, domains: ["contoso.onmicrosoft.com"],
@@ -103,24 +103,26 @@ func withSignIn(
     ])
     try await emulator.start()
     let clock = TestClock()
+    let result: Result
     do {
         let configuration = IdentityConfiguration(
             publicBaseURL: publicBaseURL, entraAuthority: emulator.authority, directoryCacheLifetime: .zero, sessions: sessions
         )
-        try await withIdentityTestServer(configuration: configuration, now: clock.now, logger: logger) { server throws in
+        result = try await withIdentityTestServer(configuration: configuration, now: clock.now, logger: logger) { server throws in
             let acme = try await server.directory.client.createOrganization(.init(name: "Acme", adminEmail: "a@acme.example"))
             _ = try await server.directory.client.createTenant(.init(slug: "acme-eu", displayName: "Acme Europe", organizationID: acme.id))
             _ = try await server.directory.client.createTenant(.init(slug: "acme-us", displayName: "Acme US", organizationID: acme.id))
             _ = try await server.client.setSSOConfiguration(
                 .init(scope: .organization(acme.id), provider: .entraID, clientID: appID, directoryTenantID: tenantGUID, clientSecret: appSecret)
             )
-            try await body(SignInFixture(server: server, emulator: emulator, clock: clock, publicBaseURL: publicBaseURL))
+            return try await body(SignInFixture(server: server, emulator: emulator, clock: clock, publicBaseURL: publicBaseURL))
         }
     } catch {
         try? await emulator.stop()
         throw error
     }
     try await emulator.stop()
+    return result
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (for an HTTP edge whose address the service must know

@@ -291,6 +291,30 @@ struct IDTokenRefusalTests {
         }
     }
 
+    @Test("a token without kid is verified with the provider's only key; with several keys it is refused")
+    func noKid() async throws {
+        try await withSignIn { fixture throws in
+            fixture.emulator.forgeIDTokens { minting in
+                var header = minting.header
+                header["kid"] = nil
+                return EntraEmulator.compact(header: header, claims: minting.claims, sign: minting.sign)
+            }
+            #expect(try await fixture.signIn().created)
+            try fixture.emulator.rotateKeys()
+            fixture.clock.advance(.seconds(24 * 3600 + 1))  // the cached JWKS expires: fetched again, two keys
+            fixture.emulator.forgeIDTokens { minting in
+                var header = minting.header
+                header["kid"] = nil
+                var claims = minting.claims
+                claims["iat"] = Int(Date().timeIntervalSince1970)
+                return EntraEmulator.compact(header: header, claims: claims, sign: minting.sign)
+            }
+            let error = await rpcError { try await fixture.signIn() }
+            #expect(error?.code == .unauthenticated)
+            #expect(error?.message.contains("names no key id") == true, "\(String(describing: error))")
+        }
+    }
+
     @Test("an aud array holding the client id is accepted")
     func audienceArray() async throws {
         try await withSignIn { fixture throws in

@@ -355,8 +355,9 @@ extension IdentityService {
         var form: [(String, String)] = [
             ("grant_type", "authorization_code"), ("client_id", settings.clientID),
             ("code", code), ("redirect_uri", pending.redirectURI), ("code_verifier", pending.codeVerifier),
-            ("scope", "openid profile email"),
         ]
+        // Entra's v2 token endpoint takes the scope again; OAuth 2.0 defines none for this grant.
+        if settings.provider == .entraID { form.append(("scope", "openid profile email")) }
         var headers = [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")]
         if basic {
             // RFC 6749 §2.3.1: each part form-encoded, then base64 of "id:secret".

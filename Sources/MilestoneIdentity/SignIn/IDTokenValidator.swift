@@ -24,10 +24,10 @@ struct IDTokenValidator: Sendable {
         guard token.header.algorithm == "RS256" else {
             throw IDTokenError.claim("algorithm", "is \(token.header.algorithm.prefix(20)); only RS256 is accepted")
         }
-        guard let kid = token.header.keyID, !kid.isEmpty else { throw IDTokenError.claim("header", "names no key id (kid)") }
+        let kid = token.header.keyID.flatMap { $0.isEmpty ? nil : $0 }
         let key = try await self.keys.key(kid, url: jwksURI, now: now)
         guard key.verifySHA256(signature: token.signature, message: token.signingInput) else {
-            throw IDTokenError.claim("signature", "does not verify with the identity provider's key \(kid.prefix(64))")
+            throw IDTokenError.claim("signature", "does not verify with the identity provider's key \(kid?.prefix(64) ?? "")")
         }
         // Signed by the provider: now its claims.
         let tid = token.string("tid")

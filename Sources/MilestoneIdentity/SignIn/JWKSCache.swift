@@ -47,8 +47,21 @@ actor JWKSCache {
         })
     }
 
-    /// The key `kid` of the JWKS at `url`.
-    func key(_ kid: String, url: String, now: Int64) async throws -> RSAPublicKey {
+    /// The key `kid` of the JWKS at `url`; without a `kid` (which OpenID Connect allows when the provider
+    /// has one key), its only key.
+    func key(_ kid: String?, url: String, now: Int64) async throws -> RSAPublicKey {
+        guard let kid else {
+            let entry: Entry
+            if let cached = self.entries[url], now - cached.fetchedAt < self.lifetime {
+                entry = cached
+            } else {
+                entry = try await self.refresh(url: url, now: now)
+            }
+            guard entry.keys.count == 1, let only = entry.keys.values.first else {
+                throw IDTokenError.claim("header", "names no key id (kid), and the identity provider has \(entry.keys.count) keys")
+            }
+            return only
+        }
         if let entry = self.entries[url], now - entry.fetchedAt < self.lifetime {
             if let key = entry.keys[kid] { return key }
             guard now - entry.fetchedAt >= self.refetchInterval else {
