@@ -27,8 +27,15 @@ public struct IdentityHTTPEdge: Sendable {
     let origin: String
     let cookie: SessionCookie
     let logger: Logger
+    /// At most 1,024 connections, 128 from one address (by default).
+    let limits: ConnectionLimits
 
     public init(service: IdentityService, publicBaseURL: String, logger: Logger) {
+        self.init(service: service, publicBaseURL: publicBaseURL, logger: logger, limits: ConnectionLimits())
+    }
+
+    init(service: IdentityService, publicBaseURL: String, logger: Logger, limits: ConnectionLimits) {
+        self.limits = limits
         self.service = service
         let url = URL(string: publicBaseURL)
         let scheme = url?.scheme?.lowercased() ?? "http"
@@ -70,9 +77,10 @@ public struct IdentityHTTPEdge: Sendable {
     ) -> some ApplicationProtocol {
         Application(
             router: self.router(),
-            // Bounded per connection: idle connections close after 30 s, headers at most 100 fields and 32 KiB
-            // (no route reads a body).
+            // Bounded: at most 1,024 connections (128 per address); idle ones close after 30 s; headers at most
+            // 100 fields and 32 KiB (no route reads a body).
             server: .http1(configuration: HTTP1Channel.Configuration(
+                additionalChannelHandlers: [self.limits.handler()],
                 idleTimeout: .seconds(30),
                 httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100)
             )),
@@ -110,7 +118,11 @@ public struct IdentityHTTPEdge: Sendable {
                 tenantSlug: slug, returnTo: query["return_to"].map(String.init) ?? "",
                 loginHint: query["login_hint"].map(String.init) ?? "", logger: self.logger
             )
-            return Self.redirect(started.authorizeURL)
+            var response = Self.redirect(started.authorizeURL)
+            // Binds the sign-in to this browser: the callback must carry the same state as this cookie.
+            let lifetime = (started.expiresAt - self.service.currentMicros) / 1_000_000
+            response.headers.append(HTTPField(name: .setCookie, value: self.cookie.signIn.set(tenantSlug: slug, token: started.state, maxAge: lifetime)))
+            return response
         } catch {
             return self.errorPage(error, slug: slug)
         }
@@ -120,6 +132,21 @@ public struct IdentityHTTPEdge: Sendable {
         let slug = try self.slug(context)
         let query = request.uri.queryParameters
         func value(_ name: String) -> String { query[name[...]].map(String.init) ?? "" }
+        let clearSignIn = HTTPField(name: .setCookie, value: self.cookie.signIn.clear(tenantSlug: slug))
+        // Login CSRF: a callback URL opened in another browser than the one that started the sign-in is
+        // refused (and the sign-in stays pending for the browser that started it).
+        let started = self.cookie.signIn.token(tenantSlug: slug, cookieHeader: request.headers[.cookie]) ?? ""
+        guard !value("state").isEmpty, Array(started.utf8) == Array(value("state").utf8) else {
+            self.logger.notice("sign-in refused: the callback came to another browser", metadata: ["tenant": "\(slug)"])
+            var response = Self.html(.badRequest, Pages.error(
+                title: "This sign-in cannot be completed",
+                message: "This sign-in was started in another browser, or this browser did not keep its sign-in cookie.",
+                fix: "Start signing in again from the login page, in this browser (and allow its cookies).",
+                code: nil, retryURL: Self.path(slug, "/login")
+            ))
+            response.headers.append(clearSignIn)
+            return response
+        }
         do {
             let completed = try await self.service.completeSignIn(
                 IdentityService.Callback(
@@ -131,9 +158,12 @@ public struct IdentityHTTPEdge: Sendable {
             var response = Self.redirect(completed.returnTo)
             let maxAge = (completed.session.expiresAt - self.service.currentMicros) / 1_000_000
             response.headers.append(HTTPField(name: .setCookie, value: self.cookie.set(tenantSlug: slug, token: completed.sessionToken, maxAge: maxAge)))
+            response.headers.append(clearSignIn)
             return response
         } catch {
-            return self.errorPage(error, slug: slug)
+            var response = self.errorPage(error, slug: slug)
+            response.headers.append(clearSignIn)
+            return response
         }
     }
 

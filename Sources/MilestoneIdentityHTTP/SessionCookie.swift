@@ -1,14 +1,24 @@
-/// The session cookie: HttpOnly, SameSite=Lax, Path=/, Secure unless the site is plain-http loopback; one
-/// per tenant (`milestone_session_{slug}`, `milestone_session` for the instance) so that sessions of two
-/// tenants in one browser do not overwrite each other. With Secure, the `__Host-` prefix pins it to this host.
+/// The edge's cookies, all HttpOnly, SameSite=Lax, Path=/, and Secure (with the `__Host-` prefix, which pins
+/// them to this host) unless the site is plain-http loopback; one per tenant so that two tenants in one
+/// browser do not overwrite each other:
+/// - the **session** cookie, `milestone_session_{slug}` (`milestone_session` for the instance), for the
+///   session's lifetime;
+/// - the **sign-in** cookie, `milestone_signin_{slug}`, holding the `state` of the sign-in this browser
+///   started, for its 10 minutes: the callback must come back to the browser that started the sign-in (a
+///   callback URL sent to someone else — login CSRF — is refused).
 struct SessionCookie: Sendable {
     let secure: Bool
+    /// `milestone_session` or `milestone_signin`.
+    var base = "milestone_session"
+
+    /// The sign-in cookie of the same site.
+    var signIn: SessionCookie { SessionCookie(secure: self.secure, base: "milestone_signin") }
 
     func name(tenantSlug: String) -> String {
-        (self.secure ? "__Host-" : "") + (tenantSlug.isEmpty ? "milestone_session" : "milestone_session_\(tenantSlug)")
+        (self.secure ? "__Host-" : "") + (tenantSlug.isEmpty ? self.base : "\(self.base)_\(tenantSlug)")
     }
 
-    /// `Set-Cookie` for a new session that ends at `expiresAtSeconds` (since 1970).
+    /// `Set-Cookie` for a value that lives `maxAge` seconds.
     func set(tenantSlug: String, token: String, maxAge: Int64) -> String {
         "\(self.name(tenantSlug: tenantSlug))=\(token); Path=/; Max-Age=\(max(0, maxAge)); HttpOnly; SameSite=Lax" + (self.secure ? "; Secure" : "")
     }
@@ -18,7 +28,7 @@ struct SessionCookie: Sendable {
         "\(self.name(tenantSlug: tenantSlug))=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax" + (self.secure ? "; Secure" : "")
     }
 
-    /// The token in a `Cookie` header, if any.
+    /// The value in a `Cookie` header, if any.
     func token(tenantSlug: String, cookieHeader: String?) -> String? {
         guard let cookieHeader else { return nil }
         let name = self.name(tenantSlug: tenantSlug)

@@ -15,6 +15,10 @@ import NIOPosix
 import Synchronization
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 typealias ClientRequest = MilestoneHTTPClient.HTTPRequest
 typealias ClientResponse = MilestoneHTTPClient.HTTPResponse
 
@@ -63,14 +67,18 @@ struct EdgeFixture: Sendable {
     }
 }
 
-func withEdge(logger: Logger = Logger(label: "milestone.test") { _ in SwiftLogNoOpLogHandler() }, _ body: (EdgeFixture) async throws -> Void) async throws {
+func withEdge(
+    logger: Logger = Logger(label: "milestone.test") { _ in SwiftLogNoOpLogHandler() },
+    limits: ConnectionLimits = ConnectionLimits(),
+    _ body: (EdgeFixture) async throws -> Void
+) async throws {
     // The service must know the edge's address before it starts (its redirect URIs), so a port is picked
     // first; if another socket took it meanwhile, the edge cannot listen and another one is tried.
     for attempt in 1...5 {
         let port = try freeLoopbackPort()
         let base = "http://127.0.0.1:\(port)"
         let started = try await withSignIn(publicBaseURL: base, logger: logger) { fixture throws -> Bool in
-            let edge = IdentityHTTPEdge(service: fixture.server.service, publicBaseURL: base, logger: logger)
+            let edge = IdentityHTTPEdge(service: fixture.server.service, publicBaseURL: base, logger: logger, limits: limits)
             let outcome = EdgeStart()
             let app = edge.application(host: "127.0.0.1", port: port, eventLoopGroup: MultiThreadedEventLoopGroup.singleton) { _ in
                 outcome.settle(listening: true)
@@ -173,8 +181,9 @@ struct HTTPEdgeTests {
             let callback = try await edge.browserSignIn(returnTo: "/t/acme-eu/projects?tab=open")
             #expect(callback.status == 302)
             #expect(callback.header("Location") == "/t/acme-eu/projects?tab=open")
-            let cookie = try #require(callback.headerValues("Set-Cookie").first)
+            let cookie = try #require(callback.headerValues("Set-Cookie").first { $0.hasPrefix("milestone_session_") })
             #expect(cookie.hasPrefix("milestone_session_acme-eu="))
+            #expect(callback.headerValues("Set-Cookie").contains { $0.hasPrefix("milestone_signin_acme-eu=;") && $0.contains("Max-Age=0") })
             for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=43200"] {
                 #expect(cookie.contains(attribute), "\(cookie)")
             }
@@ -216,6 +225,68 @@ struct HTTPEdgeTests {
             #expect(response.status == 400)
             #expect(response.location == nil)
             #expect(response.text.contains("not a path on this site"))
+        }
+    }
+
+    @Test("one address cannot hold every connection: past its limit a connection is closed at once; others are served")
+    func connectionLimit() async throws {
+        let limits = ConnectionLimits(total: 1024, perPeer: 2)
+        try await withEdge(limits: limits) { edge throws in
+            let port = Int32(URLComponents(string: edge.base)?.port ?? 0)
+            func connect() -> Int32 {
+                let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_addr.s_addr = inet_addr("127.0.0.1")
+                address.sin_port = UInt16(port).bigEndian
+                var timeout = timeval(tv_sec: 10, tv_usec: 0)
+                setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                _ = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+                return descriptor
+            }
+            // Three connections from one address: whichever the server sees third (they are accepted on two
+            // event loops, so not necessarily the third made) is closed at once.
+            let sockets = [connect(), connect(), connect()]
+            var polled = sockets.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            #expect(poll(&polled, nfds_t(polled.count), 10_000) == 1, "exactly one connection is closed")
+            let closed = polled.filter { $0.revents != 0 }.map(\.fd)
+            var byte: UInt8 = 0
+            #expect(closed.count == 1 && recv(closed[0], &byte, 1, 0) == 0)
+            let held = sockets.filter { !closed.contains($0) }
+            for descriptor in closed { close(descriptor) }
+            close(held[0])
+            // A slot is free again (the close is counted when the server sees it): a request is served.
+            var served = false
+            for _ in 0..<50 where !served {
+                served = (try? await edge.request("/t/acme-eu/login").status) == 200
+            }
+            #expect(served)
+            close(held[1])
+        }
+    }
+
+    @Test("a callback URL opened in another browser is refused (login CSRF); the browser that started it still completes")
+    func callbackBoundToBrowser() async throws {
+        try await withEdge { edge throws in
+            let start = try await edge.request("/t/acme-eu/api/auth/login")
+            let signIn = try #require(start.headerValues("Set-Cookie").first { $0.hasPrefix("milestone_signin_acme-eu=") })
+            for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=600"] {
+                #expect(signIn.contains(attribute), "\(signIn)")
+            }
+            let callback = try await edge.signIn.pick(try #require(start.location))
+            let url = try #require(callback.string)
+            // The victim's browser: no sign-in cookie.
+            let victim = try await edge.signIn.http.send(ClientRequest(url: url, followsRedirects: false))
+            #expect(victim.status == 400)
+            #expect(victim.text.contains("started in another browser"))
+            #expect(victim.headerValues("Set-Cookie").allSatisfy { !$0.hasPrefix("milestone_session_") })
+            #expect(try await edge.signIn.sessionCount() == 0)
+            // The browser that started it.
+            let own = try await edge.request(url)
+            #expect(own.status == 302)
+            #expect(try await edge.signIn.sessionCount() == 1)
         }
     }
 
