@@ -35,6 +35,7 @@ struct IdentityCommand: AsyncParsableCommand {
     )
 
     static func main() async {
+        MemoryPolicy.compact()
         await ServiceRuntime.main(Self.self)
     }
 
@@ -124,7 +125,8 @@ struct IdentityCommand: AsyncParsableCommand {
             )
             try await service.prepare(logger: context.logger)
             let refresher = TenantMapRefresher(
-                map: tenantMap, client: directory, interval: identityConfiguration.directoryCacheLifetime, logger: context.logger
+                map: tenantMap, client: directory, interval: identityConfiguration.directoryCacheLifetime, logger: context.logger,
+                afterRefresh: MemoryPolicy.returnFreeMemory
             )
             let edge = IdentityHTTPEdge(service: service, publicBaseURL: identityConfiguration.publicBaseURL, logger: context.logger)
             let http = edge.application(host: httpEndpoint.host, port: httpEndpoint.port, eventLoopGroup: context.eventLoopGroup) { port in

@@ -10,12 +10,18 @@ public struct TenantMapRefresher: Service {
     let client: DirectoryV1.Directory.Client
     let interval: Duration
     let logger: Logger
+    /// Run after each listing (the executable returns the old map's memory to the system there).
+    let afterRefresh: @Sendable () -> Void
 
-    public init(map: TenantMap, client: DirectoryV1.Directory.Client, interval: Duration, logger: Logger) {
+    public init(
+        map: TenantMap, client: DirectoryV1.Directory.Client, interval: Duration, logger: Logger,
+        afterRefresh: @escaping @Sendable () -> Void = {}
+    ) {
         self.map = map
         self.client = client
         self.interval = interval
         self.logger = logger
+        self.afterRefresh = afterRefresh
     }
 
     public func run() async throws {
@@ -23,6 +29,7 @@ public struct TenantMapRefresher: Service {
             let start = ContinuousClock.now
             do {
                 try await self.map.refresh(from: self.client)
+                self.afterRefresh()
                 self.logger.debug("tenant map refreshed", metadata: ["tenants": "\(self.map.count)", "took": "\(ContinuousClock.now - start)"])
             } catch {
                 self.logger.warning("tenant map not refreshed: sign-ins ask the directory one by one", metadata: ["error": "\(error)"])
