@@ -78,12 +78,9 @@ struct LifecycleTests {
 
     @Test("with no server, calls fail fast with UNAVAILABLE naming the address")
     func noServer() async throws {
-        // Bind and release a port so that nothing listens on it.
-        let probe = RPCServer(configuration: .unauthenticated, services: [], logger: testLogger)
-        let run = Task { try await probe.run() }
-        let endpoint = try await probe.listeningEndpoint
-        probe.beginGracefulShutdown()
-        try await run.value
+        // Port 1 (tcpmux): nothing listens there. (A port bound and released first could be taken by another
+        // test's server meanwhile: the call then reached that server.)
+        let endpoint = Endpoint(host: "127.0.0.1", port: 1)
         try await withRPCClient(endpoint, configuration: noRetries, logger: testLogger) { client throws in
             do {
                 _ = try await client.unary(TestingV1.Echo.echo, echoRequest())
