@@ -261,6 +261,7 @@ let package = Package(
             dependencies: [
                 "MilestoneCrypto",
                 "MilestoneEntraEmulator",
+                "MilestoneRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

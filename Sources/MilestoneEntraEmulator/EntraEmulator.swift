@@ -334,6 +334,10 @@ public final class EntraEmulator: Sendable {
             let code = Base64URL.encode((try? Crypto.randomBytes(32)) ?? [])
             self.codes.withLock { codes in
                 codes = codes.filter { $0.value.issuedAt.timeIntervalSinceNow > -900 }
+                // Bounded whatever a client does: past 10,000 codes in 15 minutes the oldest goes.
+                if codes.count >= 10_000, let oldest = codes.min(by: { $0.value.issuedAt < $1.value.issuedAt })?.key {
+                    codes[oldest] = nil
+                }
                 codes[code] = IssuedCode(
                     tenantID: tenant.id, clientID: clientID, redirectURI: redirectURI, challenge: challenge, nonce: parameters["nonce"],
                     user: user, issuedAt: Date(), redeemed: false

@@ -37,21 +37,18 @@ public struct IdentityHTTPEdge: Sendable {
     init(service: IdentityService, publicBaseURL: String, logger: Logger, limits: ConnectionLimits) {
         self.limits = limits
         self.service = service
-        let url = URL(string: publicBaseURL)
-        let scheme = url?.scheme?.lowercased() ?? "http"
-        let host = url?.host?.lowercased() ?? "127.0.0.1"
-        self.origin = "\(scheme)://\(host)" + (url?.port.map { ":\($0)" } ?? "")
-        self.cookie = Self.cookie(publicBaseURL: publicBaseURL)
+        (self.origin, self.cookie) = Self.site(publicBaseURL: publicBaseURL)
         self.logger = logger
     }
 
-    /// The cookie for a site at `publicBaseURL`: Secure unless plain http on a loopback host.
-    static func cookie(publicBaseURL: String) -> SessionCookie {
+    /// For a site at `publicBaseURL`: its origin (`scheme://host[:port]`), and its cookies, Secure unless
+    /// plain http on a loopback host.
+    static func site(publicBaseURL: String) -> (origin: String, cookie: SessionCookie) {
         let url = URL(string: publicBaseURL)
         let scheme = url?.scheme?.lowercased() ?? "http"
         let host = url?.host?.lowercased() ?? "127.0.0.1"
         let loopback = host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
-        return SessionCookie(secure: !(scheme == "http" && loopback))
+        return ("\(scheme)://\(host)" + (url?.port.map { ":\($0)" } ?? ""), SessionCookie(secure: !(scheme == "http" && loopback)))
     }
 
     /// The routes, for an `Application` (or a test's).

@@ -25,31 +25,12 @@ struct DirectoryBench: AsyncParsableCommand {
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func run() async throws {
-        let binary = self.directoryBinary
-            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("milestone-directory").path
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            throw ValidationError("no milestone-directory at \(binary): build it (swift build -c release --product milestone-directory)")
-        }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("milestone-bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let port = try await freePort()
-        let endpoint = Endpoint(host: "127.0.0.1", port: port)
-        let adminToken = "bench-admin-\(UInt64.random(in: .min ... .max))"
-        let serviceToken = "bench-service-\(UInt64.random(in: .min ... .max))"
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["--listen", "\(endpoint)", "--data-dir", folder.path, "--log-level", "warning"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["MILESTONE_ADMIN_TOKEN"] = adminToken
-        environment["MILESTONE_SERVICE_TOKEN"] = serviceToken
-        process.environment = environment
-        try process.run()
-        defer {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        let processes = try ServiceProcesses()
+        defer { processes.stop() }
+        let endpoint = Endpoint(host: "127.0.0.1", port: try await freePort())
+        let process = try processes.start("milestone-directory", ["--listen", "\(endpoint)"], binary: self.directoryBinary)
+        let adminToken = processes.adminToken
+        let serviceToken = processes.serviceToken
         let pid = process.processIdentifier
         let logger = Logger(label: "milestone.bench") { _ in SwiftLogNoOpLogHandler() }
 
@@ -57,10 +38,7 @@ struct DirectoryBench: AsyncParsableCommand {
         let service = RPCClientConfiguration(token: serviceToken, defaultTimeout: .seconds(30))
         let (rssStart, loadSeconds, slugs) = try await withRPCClient(endpoint, configuration: admin, logger: logger) { rpc in
             let directory = DirectoryV1.Directory.Client(rpc)
-            for _ in 0..<150 {
-                if (try? await HealthV1.Health.Client(rpc).check().status) == .serving { break }
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            try await waitUntilServing(rpc)
             let rssStart = residentMiB(pid: pid)  // serving, empty database
             let loader = DirectoryLoader(organizations: self.organizations, tenantsPerOrganization: self.tenantsPerOrganization, loadConcurrency: self.loadConcurrency)
             let (seconds, _, slugs) = try await loader.load(directory)

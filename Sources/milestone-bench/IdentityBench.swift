@@ -25,46 +25,17 @@ struct IdentityBench: AsyncParsableCommand {
     var identityWrapper: String?
 
     func run() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("milestone-bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let processes = try ServiceProcesses()
+        defer { processes.stop() }
         let directoryEndpoint = Endpoint(host: "127.0.0.1", port: try await freePort())
         let identityEndpoint = Endpoint(host: "127.0.0.1", port: try await freePort())
-        let adminToken = "bench-admin-\(UInt64.random(in: .min ... .max))"
-        let serviceToken = "bench-service-\(UInt64.random(in: .min ... .max))"
-        var environment = ProcessInfo.processInfo.environment
-        environment["MILESTONE_ADMIN_TOKEN"] = adminToken
-        environment["MILESTONE_SERVICE_TOKEN"] = serviceToken
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-
-        func start(_ name: String, _ arguments: [String], wrapper: String? = nil) throws -> Process {
-            let binary = beside.appendingPathComponent(name).path
-            guard FileManager.default.isExecutableFile(atPath: binary) else {
-                throw ValidationError("no \(name) at \(binary): build it (swift build -c release --product \(name))")
-            }
-            let process = Process()
-            let all = arguments + ["--data-dir", folder.path, "--log-level", "warning"]
-            if let wrapper {
-                let parts = wrapper.split(separator: " ").map(String.init)
-                process.executableURL = URL(fileURLWithPath: parts[0])
-                process.arguments = Array(parts.dropFirst()) + [binary] + all
-            } else {
-                process.executableURL = URL(fileURLWithPath: binary)
-                process.arguments = all
-            }
-            process.environment = environment
-            try process.run()
-            return process
-        }
-        let directory = try start("milestone-directory", ["--listen", "\(directoryEndpoint)"])
-        defer { directory.terminate() }
-        let identity = try start(
-            "milestone-identity", ["--listen", "\(identityEndpoint)", "--directory", "\(directoryEndpoint)"], wrapper: self.identityWrapper
+        let adminToken = processes.adminToken
+        let serviceToken = processes.serviceToken
+        _ = try processes.start("milestone-directory", ["--listen", "\(directoryEndpoint)"])
+        let identity = try processes.start(
+            "milestone-identity", ["--listen", "\(identityEndpoint)", "--directory", "\(directoryEndpoint)", "--http-listen", "127.0.0.1:\(try await freePort())"],
+            wrapper: self.identityWrapper
         )
-        defer {
-            identity.interrupt()  // SIGINT: a graceful stop (and a profiler wrapper writes its data)
-            identity.waitUntilExit()
-        }
         let logger = Logger(label: "milestone.bench") { _ in SwiftLogNoOpLogHandler() }
         let admin = RPCClientConfiguration(token: adminToken, defaultTimeout: .seconds(30))
 
@@ -72,18 +43,12 @@ struct IdentityBench: AsyncParsableCommand {
         let load = DirectoryLoader(organizations: self.organizations, tenantsPerOrganization: self.tenantsPerOrganization, loadConcurrency: self.loadConcurrency)
         let (loadSeconds, organizationIDs, slugs) = try await withRPCClient(directoryEndpoint, configuration: admin, logger: logger) { rpc in
             let client = DirectoryV1.Directory.Client(rpc)
-            for _ in 0..<150 {
-                if (try? await HealthV1.Health.Client(rpc).check().status) == .serving { break }
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            try await waitUntilServing(rpc)
             return try await load.load(client)
         }
         try await withRPCClient(identityEndpoint, configuration: admin, logger: logger) { rpc in
             let client = IdentityV1.Identity.Client(rpc)
-            for _ in 0..<150 {
-                if (try? await HealthV1.Health.Client(rpc).check().status) == .serving { break }
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            try await waitUntilServing(rpc)
             @Sendable func request(_ scope: IdentityV1.Scope) -> IdentityV1.SetSSOConfigurationRequest {
                 .init(
                     scope: scope, provider: .entraID, clientID: "11111111-2222-3333-4444-555555555555",

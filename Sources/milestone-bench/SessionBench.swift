@@ -24,9 +24,8 @@ struct SessionBench: AsyncParsableCommand {
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func run() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("milestone-bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let processes = try ServiceProcesses()
+        defer { processes.stop() }
         let tenantGUID = UUID().uuidString.lowercased()
         let clientID = UUID().uuidString.lowercased()
         let secret = "bench-\(UUID().uuidString)"
@@ -38,57 +37,28 @@ struct SessionBench: AsyncParsableCommand {
         let directoryEndpoint = Endpoint(host: "127.0.0.1", port: try await freePort())
         let identityEndpoint = Endpoint(host: "127.0.0.1", port: try await freePort())
         let httpPort = try await freePort()
-        let adminToken = "bench-admin-\(UInt64.random(in: .min ... .max))"
-        let serviceToken = "bench-service-\(UInt64.random(in: .min ... .max))"
-        var environment = ProcessInfo.processInfo.environment
-        environment["MILESTONE_ADMIN_TOKEN"] = adminToken
-        environment["MILESTONE_SERVICE_TOKEN"] = serviceToken
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let identityLog = folder.appendingPathComponent("identity.log")
+        let adminToken = processes.adminToken
+        let serviceToken = processes.serviceToken
+        let identityLog = processes.folder.appendingPathComponent("identity.log")
         _ = FileManager.default.createFile(atPath: identityLog.path, contents: nil)
-
-        func start(_ name: String, _ arguments: [String], logLevel: String, output: FileHandle? = nil) throws -> Process {
-            let binary = beside.appendingPathComponent(name).path
-            guard FileManager.default.isExecutableFile(atPath: binary) else {
-                throw ValidationError("no \(name) at \(binary): build it (swift build -c release --product \(name))")
-            }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = arguments + ["--data-dir", folder.path, "--log-level", logLevel]
-            process.environment = environment
-            if let output { process.standardError = output }
-            try process.run()
-            return process
-        }
-        let directory = try start("milestone-directory", ["--listen", "\(directoryEndpoint)"], logLevel: "warning")
-        defer { directory.terminate() }
-        let identity = try start(
+        _ = try processes.start("milestone-directory", ["--listen", "\(directoryEndpoint)"])
+        let identity = try processes.start(
             "milestone-identity",
             [
                 "--listen", "\(identityEndpoint)", "--directory", "\(directoryEndpoint)", "--http-listen", "127.0.0.1:\(httpPort)",
                 "--public-base-url", "http://127.0.0.1:\(httpPort)", "--entra-authority", emulator.authority,
             ],
-            logLevel: "info", output: try FileHandle(forWritingTo: identityLog)
+            logLevel: "info", standardError: try FileHandle(forWritingTo: identityLog)
         )
-        defer {
-            identity.interrupt()
-            identity.waitUntilExit()
-        }
         let logger = Logger(label: "milestone.bench") { _ in SwiftLogNoOpLogHandler() }
         let admin = RPCClientConfiguration(token: adminToken, defaultTimeout: .seconds(30))
         try await withRPCClient(directoryEndpoint, configuration: admin, logger: logger) { rpc in
-            for _ in 0..<150 {
-                if (try? await HealthV1.Health.Client(rpc).check().status) == .serving { break }
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            try await waitUntilServing(rpc)
             let client = DirectoryV1.Directory.Client(rpc)
             let organization = try await client.createOrganization(.init(name: "Bench", adminEmail: "admin@bench.example"))
             _ = try await client.createTenant(.init(slug: "bench", displayName: "Bench", organizationID: organization.id))
             try await withRPCClient(identityEndpoint, configuration: admin, logger: logger) { rpc in
-                for _ in 0..<150 {
-                    if (try? await HealthV1.Health.Client(rpc).check().status) == .serving { break }
-                    try await Task.sleep(for: .milliseconds(100))
-                }
+                try await waitUntilServing(rpc)
                 _ = try await IdentityV1.Identity.Client(rpc).setSSOConfiguration(.init(
                     scope: .init(kind: .organizationID(organization.id)), provider: .entraID, clientID: clientID, directoryTenantID: tenantGUID, clientSecret: secret
                 ))

@@ -2,10 +2,8 @@ import ArgumentParser
 import Foundation
 import MilestoneCrypto
 import MilestoneEntraEmulator
+import MilestoneRPC
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `milestone-dev-idp`: the Entra ID emulator as a local identity provider, for development and tests.
 @main
@@ -110,15 +108,11 @@ struct DevIdPCommand: AsyncParsableCommand {
         print("client-id \(clientID)")
     }
 
-    /// Creates `path` with mode 0600 (refusing to follow an existing file's looser mode) and writes `text`.
     static func writePrivately(_ text: String, to path: String) throws {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))") }
-        defer { close(descriptor) }
-        fchmod(descriptor, 0o600)
-        let bytes = Array(text.utf8)
-        guard bytes.withUnsafeBytes({ write(descriptor, $0.baseAddress, $0.count) }) == bytes.count else {
-            throw ValidationError("cannot write \(path)")
+        do {
+            try PrivateFile.write(Data(text.utf8), to: path, exclusive: false)
+        } catch {
+            throw ValidationError("\(error)")
         }
     }
 }

@@ -151,7 +151,7 @@ struct SessionCookieTests {
             ("http://[::1]:7480", false), ("https://127.0.0.1", true),
         ]
         for (url, secure) in cases {
-            #expect(IdentityHTTPEdge.cookie(publicBaseURL: url).secure == secure, "\(url)")
+            #expect(IdentityHTTPEdge.site(publicBaseURL: url).cookie.secure == secure, "\(url)")
         }
         #expect(SessionCookie(secure: false).token(tenantSlug: "acme-eu", cookieHeader: "a=b; milestone_session_acme-eu=tok; c=d") == "tok")
         #expect(SessionCookie(secure: false).token(tenantSlug: "acme-eu", cookieHeader: "milestone_session_acme-us=tok") == nil)

@@ -23,7 +23,7 @@ final class TestClock: Sendable {
     var now: @Sendable () -> Int64 { { self.micros.withLock { $0 } } }
 
     func advance(_ duration: Duration) {
-        self.micros.withLock { $0 += SessionPolicy.micros(duration) }
+        self.micros.withLock { $0 += duration.microseconds }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import MilestoneRPC
 public import MilestoneCrypto
 
 #if canImport(Glibc)
@@ -38,15 +39,12 @@ public enum MasterKey {
     /// Writes a new random key to `path`, only if no file is there (a concurrent start keeps the first key).
     private static func create(_ path: String) throws {
         let text = Data(try Crypto.randomBytes(32)).base64EncodedString() + "\n"
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            if errno == EEXIST { return }
-            throw IdentityError(.failedPrecondition, "cannot create \(path): \(String(cString: strerror(errno)))")
-        }
-        defer { close(descriptor) }
-        let bytes = Array(text.utf8)
-        guard write(descriptor, bytes, bytes.count) == bytes.count, fsync(descriptor) == 0 else {
-            throw IdentityError(.failedPrecondition, "cannot write \(path): \(String(cString: strerror(errno)))")
+        do {
+            try PrivateFile.write(Data(text.utf8), to: path, exclusive: true)
+        } catch where error.exists {
+            return
+        } catch {
+            throw IdentityError(.failedPrecondition, "\(error)")
         }
     }
 }

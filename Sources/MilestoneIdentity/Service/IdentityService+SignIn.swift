@@ -97,7 +97,7 @@ extension IdentityService {
             ("code_challenge", challenge), ("code_challenge_method", "S256"),
         ]
         if !loginHint.isEmpty { query.append(("login_hint", loginHint)) }
-        let expiresAt = now + SessionPolicy.micros(self.configuration.signInLifetime)
+        let expiresAt = now + self.configuration.signInLifetime.microseconds
         try await self.pending.insert(
             PendingSignIn(
                 state: state, tenantSlug: tenantSlug, configurationScope: settings.scope.key, configurationVersion: settings.version,
@@ -190,7 +190,7 @@ extension IdentityService {
             "signed in",
             metadata: [
                 "tenant": "\(pending.tenantSlug)", "user": "\(user.id)", "created": "\(created)", "session": "\(session.id)",
-                "own-us": "\(SessionPolicy.micros(total - atProvider))", "provider-us": "\(SessionPolicy.micros(atProvider))",
+                "own-us": "\((total - atProvider).microseconds)", "provider-us": "\(atProvider.microseconds)",
             ]
         )
         return CompletedSignIn(user: user, created: created, session: session, sessionToken: token, returnTo: pending.returnTo)
@@ -385,6 +385,18 @@ extension IdentityService {
             throw SignInError(.invalidToken, "The identity provider's answer holds no ID token.", fix: "An administrator should check that the application requests the openid scope.")
         }
         return idToken
+    }
+}
+
+extension IdentityService.CompletedSignIn: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String {
+        "CompletedSignIn(user: \(self.user.id), created: \(self.created), session: \(self.session.id), sessionToken: <redacted>, returnTo: \(self.returnTo))"
+    }
+
+    public var debugDescription: String { self.description }
+
+    public var customMirror: Mirror {
+        Mirror(self, children: ["user": self.user, "created": self.created, "session": self.session, "returnTo": self.returnTo])
     }
 }
 

@@ -22,29 +22,12 @@ actor JWKSCache {
 
     init(fetch: @escaping Fetch, lifetime: Duration = .seconds(24 * 3600), refetchInterval: Duration = .seconds(300)) {
         self.fetch = fetch
-        self.lifetime = SessionPolicy.micros(lifetime)
-        self.refetchInterval = SessionPolicy.micros(refetchInterval)
+        self.lifetime = lifetime.microseconds
+        self.refetchInterval = refetchInterval.microseconds
     }
 
     init(http: HTTPClient) {
-        self.init(fetch: { url throws(SignInError) in
-            let response: HTTPResponse
-            do throws(HTTPFailure) {
-                response = try await http.get(url)
-            } catch let failure {
-                throw SignInError(
-                    .providerUnavailable, "The identity provider's signing keys could not be fetched (\(failure.kind)).",
-                    fix: "Try again in a moment; if it persists, an administrator should run Test Connection."
-                )
-            }
-            guard response.status == 200 else {
-                throw SignInError(
-                    .providerUnavailable, "The identity provider's signing keys could not be fetched (HTTP \(response.status)).",
-                    fix: "An administrator should run Test Connection."
-                )
-            }
-            return response.body
-        })
+        self.init(fetch: { url throws(SignInError) in try await fetchFromProvider(http, url, what: "signing keys") })
     }
 
     /// The key `kid` of the JWKS at `url`; without a `kid` (which OpenID Connect allows when the provider

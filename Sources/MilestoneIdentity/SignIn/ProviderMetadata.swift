@@ -32,18 +32,9 @@ actor ProviderMetadataCache {
     /// The metadata at `url` (`…/.well-known/openid-configuration`).
     func metadata(at url: String, now: Int64) async throws(SignInError) -> ProviderMetadata {
         if let entry = self.entries[url], now - entry.fetchedAt < self.lifetime { return entry.metadata }
-        let response: HTTPResponse
-        do throws(HTTPFailure) {
-            response = try await self.http.get(url)
-        } catch {
+        guard let document = JSONValue.object(try await fetchFromProvider(self.http, url, what: "discovery document")) else {
             throw SignInError(
-                .providerUnavailable, "The identity provider could not be reached (\(error.kind)).",
-                fix: "Try again in a moment; if it persists, an administrator should run Test Connection."
-            )
-        }
-        guard response.status == 200, let document = JSONValue.object(response.body) else {
-            throw SignInError(
-                .providerUnavailable, "The identity provider's discovery document could not be read (HTTP \(response.status)).",
+                .providerUnavailable, "The identity provider's discovery document is not JSON.",
                 fix: "An administrator should run Test Connection: the directory tenant or issuer may be wrong."
             )
         }
@@ -70,4 +61,25 @@ actor ProviderMetadataCache {
         self.entries[url] = Entry(metadata: metadata, fetchedAt: now)
         return metadata
     }
+}
+
+/// GETs `url` from an identity provider (the `what` of a sign-in: its discovery document, its signing keys)
+/// and returns the body of a 200 answer; anything else is a ``SignInError`` saying what could not be fetched.
+func fetchFromProvider(_ http: HTTPClient, _ url: String, what: String) async throws(SignInError) -> [UInt8] {
+    let response: HTTPResponse
+    do throws(HTTPFailure) {
+        response = try await http.get(url)
+    } catch {
+        throw SignInError(
+            .providerUnavailable, "The identity provider's \(what) could not be fetched (\(error.kind)).",
+            fix: "Try again in a moment; if it persists, an administrator should run Test Connection."
+        )
+    }
+    guard response.status == 200 else {
+        throw SignInError(
+            .providerUnavailable, "The identity provider's \(what) could not be fetched (HTTP \(response.status)).",
+            fix: "An administrator should run Test Connection: the directory tenant or issuer may be wrong."
+        )
+    }
+    return response.body
 }

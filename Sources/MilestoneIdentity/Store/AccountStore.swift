@@ -85,14 +85,11 @@ public struct SessionPolicy: Hashable, Sendable {
         self.cacheCapacity = cacheCapacity
     }
 
-    var absoluteMicros: Int64 { Self.micros(self.absoluteLifetime) }
-    var idleMicros: Int64 { Self.micros(self.idleLifetime) }
-    var slideMicros: Int64 { Self.micros(self.slideGranularity) }
-    var cacheMicros: Int64 { Self.micros(self.cacheLifetime) }
+    var absoluteMicros: Int64 { self.absoluteLifetime.microseconds }
+    var idleMicros: Int64 { self.idleLifetime.microseconds }
+    var slideMicros: Int64 { self.slideGranularity.microseconds }
+    var cacheMicros: Int64 { self.cacheLifetime.microseconds }
 
-    static func micros(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
-    }
 }
 
 /// Users (created just in time) and their sessions.
@@ -369,5 +366,12 @@ final class SessionCache: Sendable {
                 state.entries[hash]!.user = user
             }
         }
+    }
+}
+
+extension Duration {
+    /// Whole microseconds: the unit of the identity database's timestamps.
+    var microseconds: Int64 {
+        self.components.seconds * 1_000_000 + self.components.attoseconds / 1_000_000_000_000
     }
 }

@@ -57,7 +57,11 @@ public struct LocalCredentials: Codable, Sendable, Hashable, CustomStringConvert
         let data = try encoder.encode(credentials)
         let path = self.fileURL(dataDirectory: dataDirectory).path
         let temporary = "\(path).\(getpid()).\(randomToken().prefix(8)).tmp"
-        try writeExclusively(data, to: temporary, mode: 0o600)
+        do {
+            try PrivateFile.write(data, to: temporary, exclusive: true)
+        } catch {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary, "errno": error.code])
+        }
         defer { unlink(temporary) }
         if link(temporary, path) != 0 {
             let error = errno
@@ -67,29 +71,6 @@ public struct LocalCredentials: Codable, Sendable, Hashable, CustomStringConvert
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, "errno": error])
         }
         return credentials
-    }
-
-    /// Creates `path` (failing if it exists) with `mode`, and writes `data` to it in full.
-    private static func writeExclusively(_ data: Data, to path: String, mode: mode_t) throws {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard descriptor >= 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, "errno": errno])
-        }
-        defer { close(descriptor) }
-        try data.withUnsafeBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, "errno": errno])
-                }
-                offset += written
-            }
-        }
-        guard fsync(descriptor) == 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, "errno": errno])
-        }
     }
 
     /// 32 random bytes, hex-encoded.

@@ -4,9 +4,6 @@ import MilestoneClient
 import MilestoneRPC
 import MilestoneWire
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `milestone login`: a sign-in for scripted checks. Prints the authorize URL, reads the callback URL the
 /// browser landed on, completes the sign-in and shows the user. The session token goes to a 0600 file,
@@ -52,7 +49,13 @@ struct LoginCommand: AsyncParsableCommand {
                 .init(state: value("state"), code: value("code"), error: value("error"), errorDescription: value("error_description"), tenantSlug: slug)
             )
             guard let user = completed.user, let session = completed.session else { throw CLIError("the identity service answered without a user") }
-            if let path = self.sessionTokenFile { try Self.writePrivately(completed.sessionToken + "\n", to: path) }
+            if let path = self.sessionTokenFile {
+                do {
+                    try PrivateFile.write(Data((completed.sessionToken + "\n").utf8), to: path, exclusive: false)
+                } catch {
+                    throw CLIError("\(error)")
+                }
+            }
             if self.global.output == .json {
                 return Rendering.jsonText(["user": UserRendering.json(user), "created": completed.created, "session": UserRendering.json(session), "return_to": completed.returnTo])
             }
@@ -62,14 +65,5 @@ struct LoginCommand: AsyncParsableCommand {
             )
         }
         print(text)
-    }
-
-    static func writePrivately(_ text: String, to path: String) throws {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw CLIError("cannot write \(path): \(String(cString: strerror(errno)))") }
-        defer { close(descriptor) }
-        fchmod(descriptor, 0o600)
-        let bytes = Array(text.utf8)
-        guard bytes.withUnsafeBytes({ write(descriptor, $0.baseAddress, $0.count) }) == bytes.count else { throw CLIError("cannot write \(path)") }
     }
 }
