@@ -23,6 +23,7 @@ let package = Package(
         .executable(name: "milestone-dev-idp", targets: ["milestone-dev-idp"]),
         .executable(name: "milestone-demo", targets: ["milestone-demo"]),
         .executable(name: "milestone-bench", targets: ["milestone-bench"]),
+        .executable(name: "milestone-allocations", targets: ["milestone-allocations"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -34,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1"),
     ],
     targets: [
         // C bindings.
@@ -321,6 +323,7 @@ let package = Package(
         .executableTarget(
             name: "milestone-bench",
             dependencies: [
+                "MilestoneBenchSupport",
                 "MilestoneEntraEmulator",
                 "MilestoneHTTPClient",
                 "MilestoneClient",
@@ -333,6 +336,31 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The benchmark's echo workload, shared by milestone-bench and milestone-allocations.
+        .target(
+            name: "MilestoneBenchSupport",
+            dependencies: [
+                "MilestoneEchoService",
+                "MilestoneRPC",
+                "MilestoneRPCNIO",
+                "MilestoneWire",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Allocations per call, counted by ordo-one's malloc interposer in a process of their own.
+        .executableTarget(
+            name: "milestone-allocations",
+            dependencies: [
+                "MilestoneBenchSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -490,9 +490,9 @@ def gen_bridge(w: SwiftWriter, reg: Registry, m: descriptor_pb2.DescriptorProto,
                 w(f"self.{prop} = CArena.array(c.{cf}, count: c.n_{f.name})")
             elif f.type == FDP.TYPE_MESSAGE:
                 conv = read_single(reg, f, "$0")
-                w(f"self.{prop} = try CArena.array(c.{cf}, count: c.n_{f.name}).compactMap {{ element in try element.map {{ {conv} }} }}")
+                w(f"self.{prop} = try CArena.compactMap(c.{cf}, count: c.n_{f.name}) {{ element in try element.map {{ {conv} }} }}")
             else:
-                w(f"self.{prop} = try CArena.array(c.{cf}, count: c.n_{f.name}).map {{ element in {conv} }}")
+                w(f"self.{prop} = try CArena.map(c.{cf}, count: c.n_{f.name}) {{ element in {conv} }}")
         elif f.type == FDP.TYPE_MESSAGE:
             w(f"if let value = c.{cf} {{ self.{prop} = {read_single(reg, f, 'value')} }}")
         else:
@@ -527,7 +527,7 @@ def gen_bridge(w: SwiftWriter, reg: Registry, m: descriptor_pb2.DescriptorProto,
             if conv == "element":
                 w(f"c.pointee.{cf} = arena.array(self.{prop})")
             else:
-                w(f"c.pointee.{cf} = arena.array(try self.{prop}.map {{ element in {conv} }})")
+                w(f"c.pointee.{cf} = try arena.map(self.{prop}) {{ element in {conv} }}")
         elif f.type == FDP.TYPE_MESSAGE:
             w(f"if let value = self.{prop} {{ c.pointee.{cf} = {write_single(reg, f, 'value')} }}")
         else:

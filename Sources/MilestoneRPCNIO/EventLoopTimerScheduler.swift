@@ -1,5 +1,5 @@
 import MilestoneRPC
-import NIOCore
+public import NIOCore
 
 /// Deadline timers on a connection's event loop.
 struct EventLoopTimerScheduler: CallTimerScheduler {
@@ -18,16 +18,18 @@ struct EventLoopCallTimer: CallTimer {
     }
 }
 
-/// Runs tasks on a connection's event loop, so that reading a frame, running the call and writing its
-/// response happen on one thread without hops.
-final class EventLoopTaskExecutor: TaskExecutor {
-    let eventLoop: any EventLoop
+/// Runs tasks on an event loop: the server runs each connection's calls on its loop, so that reading a
+/// frame, running the call and writing its response happen on one thread without hops. Callers may run
+/// on their client's loop the same way (`withTaskExecutorPreference`), as `milestone-bench
+/// --callers-on-event-loop` does.
+public final class EventLoopTaskExecutor: TaskExecutor {
+    public let eventLoop: any EventLoop
 
-    init(_ eventLoop: any EventLoop) {
+    public init(_ eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
     }
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         self.eventLoop.execute {
             job.runSynchronously(on: self.asUnownedTaskExecutor())

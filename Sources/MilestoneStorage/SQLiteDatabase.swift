@@ -16,9 +16,17 @@ package struct SQLiteDatabaseConfiguration: Sendable {
     /// commit (default).
     package var synchronous: String
 
-    package init(busyTimeout: Duration = .seconds(5), synchronous: String = "NORMAL") {
+    /// Reader connections of a file database at most (GRDB's default is 5). Each holds its own page cache.
+    package var maximumReaders: Int
+    /// `PRAGMA cache_size` of each connection, in KiB (SQLite's default is 2,000 KiB). A service that
+    /// answers its hot path from memory needs little.
+    package var pageCacheKiB: Int
+
+    package init(busyTimeout: Duration = .seconds(5), synchronous: String = "NORMAL", maximumReaders: Int = 5, pageCacheKiB: Int = 2_000) {
         self.busyTimeout = busyTimeout
         self.synchronous = synchronous
+        self.maximumReaders = maximumReaders
+        self.pageCacheKiB = pageCacheKiB
     }
 
     /// The GRDB configuration every connection of a service's database uses.
@@ -27,6 +35,7 @@ package struct SQLiteDatabaseConfiguration: Sendable {
         configuration.foreignKeysEnabled = true
         let (seconds, attoseconds) = self.busyTimeout.components
         configuration.busyMode = .timeout(Double(seconds) + Double(attoseconds) / 1e18)
+        configuration.maximumReaderCount = max(self.maximumReaders, 1)
         return configuration
     }
 }
@@ -43,8 +52,10 @@ package enum SQLiteDatabase {
         try self.createPrivately(path)
         var grdb = configuration.grdb
         let synchronous = configuration.synchronous
+        let pageCacheKiB = configuration.pageCacheKiB
         grdb.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+            try db.execute(sql: "PRAGMA cache_size = -\(max(pageCacheKiB, 64))")
         }
         // Two processes opening a new database together race to switch it to WAL; SQLite answers the loser
         // "database is locked" without waiting. Retry within the busy timeout, then say what is wrong.

@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import MilestoneRPC
 import MilestoneRPCNIO
-import MilestoneEchoService
+import MilestoneBenchSupport
 import MilestoneWire
 import NIOCore
 import NIOPosix
@@ -22,30 +22,39 @@ struct Bench: AsyncParsableCommand {
 }
 
 /// Measures unary calls over loopback: our RPC (full envelope, protobuf-c, interceptors, bearer-token
-/// authentication) against a bare length-prefixed NIO echo in the same process.
+/// authentication) against a bare length-prefixed NIO echo in the same process, in alternating rounds.
 struct RPCBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rpc",
-        abstract: "Unary calls/s and p50/p99 latency over loopback, against a bare NIO echo."
+        abstract: "Unary calls/s and p50/p99 latency over loopback against a bare NIO echo, in alternating rounds; allocations per call; memory."
     )
 
-    @Option(help: "Seconds measured per configuration.")
-    var duration: Double = 3
+    @Option(help: "Seconds measured per round and side.")
+    var duration: Double = 2
 
-    @Option(help: "Seconds of warm-up per configuration (not measured).")
-    var warmup: Double = 0.5
+    @Option(help: "Seconds of warm-up before each round (not measured).")
+    var warmup: Double = 0.3
+
+    @Option(help: "Alternating rounds (rpc, bare, rpc, bare, …) per configuration; figures are their medians.")
+    var rounds = 5
 
     @Option(help: "Concurrency levels (calls in flight on one connection), comma-separated.")
     var concurrency: String = "1,8,64"
 
     @Option(help: "Payload sizes in bytes, comma-separated.")
-    var payloads: String = "64,4096"
+    var payloads: String = "64"
 
-    @Flag(inversion: .prefixedNo, help: "Also measure the bare NIO echo reference.")
-    var reference = true
+    @Option(help: "Sequential calls counted for the allocations per call.")
+    var allocationCalls = 2_000
 
-    @Flag(help: "Print one JSON object per configuration instead of the table.")
+    @Flag(help: "Print one JSON object per configuration, then one for the process, instead of the tables.")
     var json = false
+
+    @Flag(help: "Run the callers (rpc and bare alike) on the clients' event loop instead of Swift's global executor.")
+    var callersOnEventLoop = false
+
+    @Option(help: "Measure one side only, for profiling: rpc or bare (its rounds then show 0 for the other).")
+    var only: String?
 
     func run() async throws {
         let levels = self.concurrency.split(separator: ",").compactMap { Int($0) }
@@ -53,59 +62,68 @@ struct RPCBench: AsyncParsableCommand {
         guard !levels.isEmpty, !sizes.isEmpty, levels.allSatisfy({ $0 > 0 }), sizes.allSatisfy({ $0 >= 0 }) else {
             throw ValidationError("--concurrency and --payloads take comma-separated positive numbers")
         }
-        let logger = Logger(label: "milestone.bench") { _ in SwiftLogNoOpLogHandler() }
-        let group = MultiThreadedEventLoopGroup.singleton
-
-        let token = "bench-token-\(UInt64.random(in: .min ... .max))"
-        let server = RPCServer(
-            configuration: RPCServerConfiguration(authentication: .bearerTokens(BearerTokens(admin: nil, service: token))),
-            services: [EchoService(access: .adminOrService)],
-            logger: logger
-        )
-        let bare = try await BareEcho.startServer(group: group)
-        let barePort = bare.localAddress!.port!
-
-        var rows: [Row] = []
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await server.run() }
-            let endpoint = try await server.listeningEndpoint
-            try await withRPCClient(endpoint, configuration: RPCClientConfiguration(token: token), logger: logger) { client in
-                let bareChannel = try await BareEcho.connect(to: barePort, group: group)
-                for size in sizes {
-                    for level in levels {
-                        let request = {
-                            var request = TestingV1.EchoRequest()
-                            request.payload = Array(repeating: 0x5A, count: size)
-                            return request
-                        }()
-                        let reference = self.reference
-                            ? try await self.measure(concurrency: level) {
-                                _ = try await BareEcho.call(bareChannel, ByteBuffer(bytes: request.payload))
-                            } : Measurement(sortedNanoseconds: [], seconds: 1)
-                        let ours = try await self.measure(concurrency: level) {
-                            _ = try await client.unary(TestingV1.Echo.echo, request)
-                        }
-                        let row = Row(concurrency: level, payloadBytes: size, rpc: ours, bare: reference)
-                        rows.append(row)
-                        if self.json {
-                            print(row.json)
-                        }
+        guard self.only == nil || self.only == "rpc" || self.only == "bare" else {
+            throw ValidationError("--only takes rpc or bare")
+        }
+        guard self.rounds > 0, self.duration > 0, self.allocationCalls > 0 else {
+            throw ValidationError("--rounds, --duration and --allocation-calls must be positive")
+        }
+        // Counted first, in a process of its own (the interposer that counts slows every allocation).
+        let allocations = AllocationsProcess.perCall(payloads: sizes, calls: self.allocationCalls)
+        var lines: [String] = []
+        try await EchoWorkload.run { workload in
+            callerExecutor = self.callersOnEventLoop ? EventLoopTaskExecutor(workload.clientLoop) : nil
+            for size in sizes {
+                let rpcCall = workload.rpcCall(payload: size)
+                let bareCall = workload.bareCall(payload: size)
+                let counted = allocations[size]
+                for level in levels {
+                    let rounds = try await AlternatingRounds.run(
+                        name: "rpc", referenceName: "bare NIO echo", rounds: self.rounds,
+                        ours: { self.only == "bare" ? .none : try await self.measure(concurrency: level, rpcCall) },
+                        reference: { self.only == "rpc" ? .none : try await self.measure(concurrency: level, bareCall) }
+                    )
+                    if self.json {
+                        let counts = [
+                            counted.map { String(format: #""allocations_per_call":%.1f"#, $0.rpc) },
+                            counted.map { String(format: #""reference_allocations_per_call":%.1f"#, $0.bare) },
+                        ].compactMap { $0 }
+                        print("{" + ([#""concurrency":\#(level),"payload_bytes":\#(size)"#, rounds.jsonFields] + counts).joined(separator: ",") + "}")
+                    } else {
+                        lines.append(rounds.report(label: "concurrency \(level), payload \(size) B"))
                     }
                 }
-                try await bareChannel.close()
+                if !self.json {
+                    lines.append(Self.describe(allocations: counted, payload: size))
+                }
             }
-            server.beginGracefulShutdown()
-            try await tasks.waitForAll()
         }
-        try await bare.close()
-        if !self.json {
-            print(Row.table(rows))
-            print("peak resident memory: \(peakResidentMiB()) MiB; \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        if self.json {
+            print(String(format: #"{"resident_mib":%.1f,"peak_resident_mib":%.1f,"cores":%d}"#, residentMiB(pid: getpid()), peakResidentMiB(pid: getpid()), cores))
+        } else {
+            lines.append(String(format: "memory of the whole benchmark process: resident %.1f MiB, peak %.1f MiB; %d cores", residentMiB(pid: getpid()), peakResidentMiB(pid: getpid()), cores))
+            print(lines.joined(separator: "\n\n"))
         }
     }
 
+    private static func describe(allocations: (rpc: Double, bare: Double)?, payload: Int) -> String {
+        guard let allocations else {
+            return "allocations per call: not counted (milestone-allocations did not run: build it beside milestone-bench)"
+        }
+        return String(
+            format: "allocations per call (client + server, one process, %d B, sequential; milestone-allocations): rpc %.1f, bare %.1f",
+            payload, allocations.rpc, allocations.bare
+        )
+    }
+
     private func measure(concurrency: Int, _ call: @escaping @Sendable () async throws -> Void) async throws -> Measurement {
-        try await measureCalls(concurrency: concurrency, warmup: self.warmup, duration: self.duration, call)
+        if let callerExecutor {
+            return try await withTaskExecutorPreference(callerExecutor) {
+                try await measureCalls(concurrency: concurrency, warmup: self.warmup, duration: self.duration, call)
+            }
+        }
+        return try await measureCalls(concurrency: concurrency, warmup: self.warmup, duration: self.duration, call)
     }
 }
 
@@ -148,6 +166,9 @@ struct Measurement {
     let p50Micros: Double
     let p99Micros: Double
 
+    /// Nothing measured.
+    static let none = Measurement(sortedNanoseconds: [], seconds: 1)
+
     init(sortedNanoseconds: [Int64], seconds: Double) {
         self.callsPerSecond = Double(sortedNanoseconds.count) / seconds
         func percentile(_ p: Double) -> Double {
@@ -160,46 +181,37 @@ struct Measurement {
     }
 }
 
-struct Row {
-    let concurrency: Int
-    let payloadBytes: Int
-    let rpc: Measurement
-    let bare: Measurement
+/// Where the callers run (`--callers-on-event-loop`); nil: Swift's global executor.
+nonisolated(unsafe) private var callerExecutor: EventLoopTaskExecutor?
 
-    var json: String {
-        String(
-            format: #"{"concurrency":%d,"payload_bytes":%d,"calls_per_s":%.0f,"p50_us":%.1f,"p99_us":%.1f,"# +
-                #""bare_calls_per_s":%.0f,"bare_p50_us":%.1f,"bare_p99_us":%.1f,"ratio_to_bare":%.3f}"#,
-            self.concurrency, self.payloadBytes, self.rpc.callsPerSecond, self.rpc.p50Micros, self.rpc.p99Micros,
-            self.bare.callsPerSecond, self.bare.p50Micros, self.bare.p99Micros,
-            self.rpc.callsPerSecond / max(self.bare.callsPerSecond, 1)
-        )
-    }
-
-    static func table(_ rows: [Row]) -> String {
-        var lines = [
-            "concurrency  payload   rpc calls/s   p50 µs   p99 µs  | bare calls/s   p50 µs   p99 µs  | rpc/bare",
-            String(repeating: "-", count: 104),
-        ]
-        for row in rows {
-            lines.append(
-                String(
-                    format: "%11d  %7d  %12.0f  %7.1f  %7.1f  | %12.0f  %7.1f  %7.1f  |  %5.2f",
-                    row.concurrency, row.payloadBytes, row.rpc.callsPerSecond, row.rpc.p50Micros, row.rpc.p99Micros,
-                    row.bare.callsPerSecond, row.bare.p50Micros, row.bare.p99Micros,
-                    row.rpc.callsPerSecond / max(row.bare.callsPerSecond, 1)
-                )
-            )
+/// Runs `milestone-allocations` (beside this binary) and reads its counts; empty when it cannot.
+enum AllocationsProcess {
+    static func perCall(payloads: [Int], calls: Int) -> [Int: (rpc: Double, bare: Double)] {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("milestone-allocations")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else { return [:] }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["--payloads", payloads.map(String.init).joined(separator: ","), "--calls", "\(calls)"]
+        let output = Pipe()
+        process.standardOutput = output
+        do {
+            try process.run()
+        } catch {
+            return [:]
         }
-        return lines.joined(separator: "\n")
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return [:] }
+        var counts: [Int: (rpc: Double, bare: Double)] = [:]
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let size = object["payload_bytes"] as? Int,
+                let rpc = object["allocations_per_call"] as? Double,
+                let bare = object["reference_allocations_per_call"] as? Double
+            else { continue }
+            counts[size] = (rpc, bare)
+        }
+        return counts
     }
-}
-
-/// VmHWM from /proc/self/status, in MiB.
-func peakResidentMiB() -> Int {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-        let kib = Int(line.split(separator: " ").dropFirst().first ?? "")
-    else { return 0 }
-    return kib / 1024
 }

@@ -23,6 +23,7 @@ struct DirectoryCommand: AsyncParsableCommand {
     )
 
     static func main() async {
+        MemoryPolicy.compact()
         await ServiceRuntime.main(Self.self)
     }
 

@@ -104,6 +104,99 @@ struct DirectoryStoreTests {
         #expect(error?.code == .notFound)
     }
 
+    @Test("resolve answers from its cache, and every kind of write is seen by the next resolve")
+    func resolveCacheNeverStale() async throws {
+        let store = try self.makeStore()
+        let cache = store.database.resolveCache
+        let acme = try await store.createOrganization(name: "Acme", adminEmail: "a@acme.example", logger: storeLogger).record.id
+        let globex = try await store.createOrganization(name: "Globex", adminEmail: "g@globex.example", logger: storeLogger).record.id
+        let tenant = try await store.createTenant(slug: "eu", displayName: "EU", organizationID: acme, logger: storeLogger)
+        #expect(try await store.resolveTenant(slug: "eu", logger: storeLogger).1?.record.id == acme)
+        #expect(cache.count == 1)
+        #expect(try await store.resolveTenant(slug: "eu", logger: storeLogger).1?.tenantIDs == [tenant.id])
+
+        // Organization renamed: its cached copy goes.
+        let acmeVersion = UInt64(try await store.organization(id: acme, logger: storeLogger).record.version)
+        _ = try await store.updateOrganization(id: acme, name: "Acme Corp", adminEmail: nil, expectedVersion: acmeVersion, logger: storeLogger)
+        #expect(cache.count == 0)
+        #expect(try await store.resolveTenant(slug: "eu", logger: storeLogger).1?.record.name == "Acme Corp")
+        // Tenant moved to another organization.
+        _ = try await store.addTenant(organizationID: globex, tenantID: tenant.id, move: true, logger: storeLogger)
+        #expect(try await store.resolveTenant(slug: "eu", logger: storeLogger).1?.record.id == globex)
+        // A second tenant joins: the organization's tenant list in the answer grows.
+        let second = try await store.createTenant(slug: "us", displayName: "US", organizationID: globex, logger: storeLogger)
+        #expect(try await store.resolveTenant(slug: "eu", logger: storeLogger).1?.tenantIDs.sorted() == [tenant.id, second.id].sorted())
+        // Slug changed: the old slug is gone at once, the new one resolves.
+        let tenantVersion = UInt64(try await store.tenant(id: tenant.id, logger: storeLogger).version)
+        _ = try await store.updateTenant(id: tenant.id, displayName: "Europe", slug: "europe", expectedVersion: tenantVersion, logger: storeLogger)
+        await #expect(throws: DirectoryError.self) { try await store.resolveTenant(slug: "eu", logger: storeLogger) }
+        #expect(try await store.resolveTenant(slug: "europe", logger: storeLogger).0.displayName == "Europe")
+        // Removed from its organization, then deleted.
+        _ = try await store.removeTenant(organizationID: globex, tenantID: tenant.id, logger: storeLogger)
+        #expect(try await store.resolveTenant(slug: "europe", logger: storeLogger).1 == nil)
+        try await store.deleteTenant(id: tenant.id, expectedVersion: UInt64(try await store.tenant(id: tenant.id, logger: storeLogger).version), logger: storeLogger)
+        let error = await #expect(throws: DirectoryError.self) { try await store.resolveTenant(slug: "europe", logger: storeLogger) }
+        #expect(error?.code == .notFound)
+        // A write that fails (here: a taken slug) leaves the cache working afterwards.
+        await #expect(throws: DirectoryError.self) {
+            try await store.createTenant(slug: "us", displayName: "Again", organizationID: nil, logger: storeLogger)
+        }
+        _ = try await store.resolveTenant(slug: "us", logger: storeLogger)
+        #expect(cache.count == 1)
+    }
+
+    @Test("the cache refuses an answer read before a write that began or ended since the lookup")
+    func resolveCacheGenerations() throws {
+        let cache = ResolveCache(capacity: 2)
+        let tenant = TenantRecord(id: "ten_1", slug: "a", displayName: "A", organizationID: nil, createdAt: 0, updatedAt: 0, version: 1)
+        guard case .miss(let before?) = cache.lookup(slug: "a") else { Issue.record("expected a miss with a generation"); return }
+        cache.beginWrite()
+        // While a write runs: no generation to fill with, and an older answer is refused.
+        guard case .miss(nil) = cache.lookup(slug: "a") else { Issue.record("expected a miss without generation"); return }
+        cache.fill(slug: "a", .init(tenant: tenant), generation: before)
+        cache.endWrite()
+        // After it: the answer read before is still refused.
+        cache.fill(slug: "a", .init(tenant: tenant), generation: before)
+        #expect(cache.count == 0)
+        guard case .miss(let after?) = cache.lookup(slug: "a") else { Issue.record("expected a miss"); return }
+        cache.fill(slug: "a", .init(tenant: tenant), generation: after)
+        guard case .hit(let answer) = cache.lookup(slug: "a") else { Issue.record("expected a hit"); return }
+        #expect(answer.tenant == tenant)
+        // Bounded: at capacity it empties, then fills again.
+        cache.fill(slug: "b", .init(tenant: tenant), generation: after)
+        cache.fill(slug: "c", .init(tenant: tenant), generation: after)
+        #expect(cache.count == 1)
+    }
+
+    @Test("resolves racing writes never see an answer older than the last completed write")
+    func resolveCacheUnderConcurrentWrites() async throws {
+        let store = try self.makeStore()
+        let tenant = try await store.createTenant(slug: "race", displayName: "v0", organizationID: nil, logger: storeLogger)
+        let completed = CompletedWrites()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for version in 1...40 {
+                    // Version n of the record is the n-th write's input: created at 1.
+                    _ = try await store.updateTenant(id: tenant.id, displayName: "v\(version)", slug: nil, expectedVersion: UInt64(version), logger: storeLogger)
+                    completed.value.store(version, ordering: .sequentiallyConsistent)
+                }
+            }
+            for _ in 0..<4 {
+                group.addTask {
+                    while completed.value.load(ordering: .sequentiallyConsistent) < 40 && !Task.isCancelled {
+                        let floor = completed.value.load(ordering: .sequentiallyConsistent)
+                        let seen = try await store.resolveTenant(slug: "race", logger: storeLogger).0.displayName
+                        #expect(Int(seen.dropFirst())! >= floor)
+                        // A cached answer returns without suspending: let the writer run.
+                        await Task.yield()
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await store.resolveTenant(slug: "race", logger: storeLogger).0.displayName == "v40")
+    }
+
     @Test("lists page in a stable order with opaque tokens and filters")
     func paging() async throws {
         let store = try self.makeStore()
@@ -316,3 +409,8 @@ struct DirectoryStoreTests {
     }
 }
 let storeLogger = Logger(label: "milestone.test.store") { _ in SwiftLogNoOpLogHandler() }
+
+/// The last write a test's writer has completed, read by its concurrent readers.
+private final class CompletedWrites: Sendable {
+    let value = Atomic<Int>(0)
+}

@@ -10,11 +10,17 @@ public struct DirectoryDatabase: Sendable {
     /// Signs page tokens: random per database, made by a migration, so tokens survive restarts and tokens
     /// of another database are refused.
     let pageTokenKey: [UInt8]
+    /// ResolveTenant's answers; the store's write transactions invalidate it.
+    let resolveCache = ResolveCache()
 
     /// Opens (creating if needed) the database file at `path` and migrates it.
     public static func open(path: String) throws -> DirectoryDatabase {
-        try self.open(path: path, configuration: SQLiteDatabaseConfiguration())
+        try self.open(path: path, configuration: Self.fileConfiguration)
     }
+
+    /// ResolveTenant, the hot path, is answered from memory (``ResolveCache``): two readers with 1 MiB of
+    /// page cache each serve the rest, which keeps the service's memory small (BENCHMARKS.md).
+    static let fileConfiguration = SQLiteDatabaseConfiguration(maximumReaders: 2, pageCacheKiB: 1_024)
 
     /// Opens the database file at `path` with non-default settings (tests: a short busy timeout).
     package static func open(path: String, configuration: SQLiteDatabaseConfiguration) throws -> DirectoryDatabase {

@@ -301,17 +301,30 @@ struct DirectoryStore: Sendable {
         }
     }
 
-    /// The tenant with `slug` and its organization: the hot path.
+    /// The tenant with `slug` and its organization: the hot path, answered from ``ResolveCache`` when it
+    /// can (no database read, no thread hop), from the database otherwise.
     func resolveTenant(slug: String, logger: Logger) async throws -> (TenantRecord, OrganizationSnapshot?) {
         guard !slug.isEmpty else { throw DirectoryError.invalid("slug", "is required") }
-        return try await self.read(#function, logger: logger) { db in
+        let cache = self.database.resolveCache
+        let generation: UInt64?
+        switch cache.lookup(slug: slug) {
+        case .hit(let answer):
+            return (answer.tenant, answer.organization)
+        case .miss(let missed):
+            generation = missed
+        }
+        let answer = try await self.read(#function, logger: logger) { db in
             let statement = try db.cachedStatement(sql: "SELECT * FROM tenant WHERE slug = ?")
             guard let tenant = try TenantRecord.fetchOne(statement, arguments: [slug]) else {
                 throw DirectoryError(.notFound, "no tenant has the slug \"\(slug.prefix(70))\"")
             }
             let organization = try tenant.organizationID.map { try Self.snapshot(db, id: $0) }
-            return (tenant, organization)
+            return ResolveCache.Answer(tenant: tenant, organization: organization)
         }
+        if let generation {
+            cache.fill(slug: slug, answer, generation: generation)
+        }
+        return (answer.tenant, answer.organization)
     }
 
     // MARK: Helpers (inside transactions)
@@ -330,6 +343,11 @@ struct DirectoryStore: Sendable {
     ) async throws -> T {
         let name = String(operation.prefix { $0 != "(" })
         let now = self.now()
+        // From before the transaction begins until after it has committed or rolled back, ResolveTenant's
+        // cache is empty and takes no answers: it can never hold what this transaction changes.
+        let cache = self.database.resolveCache
+        cache.beginWrite()
+        defer { cache.endWrite() }
         do {
             let (result, replayed) = try await self.database.writer.write { db -> (T, Bool) in
                 guard let idempotency else { return (try body(db), false) }

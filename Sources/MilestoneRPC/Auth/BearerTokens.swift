@@ -19,16 +19,26 @@ public struct BearerTokens: Sendable {
     /// The role of `presented`, or nil. Every configured token is compared, each in constant time, so the
     /// time taken does not tell which bytes matched.
     public func role(of presented: String) -> Role? {
-        let bytes = Array(presented.utf8)
-        var found: Role?
-        for candidate in self.tokens where Self.constantTimeEquals(candidate.token, bytes) {
-            found = candidate.role
-        }
-        return found
+        self.role(of: Substring(presented))
     }
 
-    /// Equality whose time depends only on the lengths, not on where the bytes differ.
+    /// The role of `presented`, compared in place (no copy of the token).
+    public func role(of presented: Substring) -> Role? {
+        var presented = presented
+        return presented.withUTF8 { bytes in
+            var found: Role?
+            for candidate in self.tokens where candidate.token.withUnsafeBufferPointer({ Self.constantTimeEquals($0, bytes) }) {
+                found = candidate.role
+            }
+            return found
+        }
+    }
+
     static func constantTimeEquals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+        lhs.withUnsafeBufferPointer { lhs in rhs.withUnsafeBufferPointer { rhs in Self.constantTimeEquals(lhs, rhs) } }
+    }
+
+    static func constantTimeEquals(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> Bool {
         var difference = UInt8(truncatingIfNeeded: lhs.count ^ rhs.count)
         difference |= UInt8(truncatingIfNeeded: (lhs.count ^ rhs.count) >> 8)
         let length = max(lhs.count, rhs.count)

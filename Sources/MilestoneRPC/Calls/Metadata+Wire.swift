@@ -3,6 +3,7 @@ package import MilestoneWire
 extension Metadata {
     package init(wireEntries: [RPCV1.MetadataEntry]) {
         self.init()
+        self.reserveCapacity(wireEntries.count)
         for entry in wireEntries {
             self.add(entry.value, forKey: entry.key)
         }

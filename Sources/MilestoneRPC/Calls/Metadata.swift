@@ -32,6 +32,10 @@ public struct Metadata: Hashable, Sendable, ExpressibleByDictionaryLiteral, Sequ
         self.entries.append((key: key.lowercased(), value: value))
     }
 
+    mutating func reserveCapacity(_ count: Int) {
+        self.entries.reserveCapacity(count)
+    }
+
     public var isEmpty: Bool { self.entries.isEmpty }
     public var count: Int { self.entries.count }
 

@@ -5,7 +5,9 @@ package import MilestoneWire
 /// A call is reserved (gets its id) before its request is written, and then waits for its response. The
 /// response, the deadline, a cancel, a GoAway or the connection's end settles it, exactly once.
 package struct ClientCallTable {
-    package typealias Continuation = CheckedContinuation<RPCV1.CallResponse, any Error>
+    /// Unchecked: the table resumes each exactly once (its state machine settles a call once), and a
+    /// checked continuation costs an allocation per call.
+    package typealias Continuation = UnsafeContinuation<RPCV1.CallResponse, any Error>
 
     private enum Entry {
         /// Reserved; the caller has not started waiting yet.

@@ -21,11 +21,9 @@ public struct AuthenticationInterceptor: ServerInterceptor {
         guard let header = request.metadata[Metadata.Keys.authorization] else {
             throw RPCError(code: .unauthenticated, message: "missing bearer token: send \"authorization: Bearer TOKEN\"")
         }
-        let prefix = "bearer "
-        guard header.count > prefix.count, header.lowercased().hasPrefix(prefix) else {
+        guard let token = Self.bearerToken(in: header) else {
             throw RPCError(code: .unauthenticated, message: "the authorization metadata is not \"Bearer TOKEN\"")
         }
-        let token = String(header.dropFirst(prefix.count)).trimmingSpaces
         guard let role = self.tokens.role(of: token) else {
             throw RPCError(code: .unauthenticated, message: "invalid bearer token")
         }
@@ -38,16 +36,25 @@ public struct AuthenticationInterceptor: ServerInterceptor {
         }
         var context = context
         context.role = role
-        context.logger[metadataKey: "role"] = "\(role)"
         return try await next(request, context)
     }
-}
 
-extension String {
-    fileprivate var trimmingSpaces: String {
-        var slice = Substring(self)
-        while slice.first == " " { slice.removeFirst() }
-        while slice.last == " " { slice.removeLast() }
-        return String(slice)
+    /// The token of an `authorization` value "Bearer TOKEN" (the scheme in any case, spaces around the
+    /// token ignored), or nil; reads the value in place.
+    static func bearerToken(in header: String) -> Substring? {
+        let scheme = "bearer ".utf8
+        let utf8 = header.utf8
+        guard utf8.count > scheme.count else { return nil }
+        var index = utf8.startIndex
+        for expected in scheme {
+            let byte = utf8[index]
+            // ASCII letters compare without case; the space exactly.
+            guard byte == expected || (expected >= 0x61 && expected <= 0x7A && byte == expected - 0x20) else { return nil }
+            index = utf8.index(after: index)
+        }
+        var token = header[index...]
+        while token.first == " " { token.removeFirst() }
+        while token.last == " " { token.removeLast() }
+        return token
     }
 }

@@ -13,7 +13,9 @@ public struct RequestLoggingInterceptor: ServerInterceptor {
         let start = ContinuousClock.now
         do {
             let response = try await next(request, context)
-            context.logger.debug("call ok", metadata: ["duration": "\(ContinuousClock.now - start)"])
+            if context.logLevel <= .debug {
+                context.logger.debug("call ok", metadata: ["duration": "\(ContinuousClock.now - start)"])
+            }
             return response
         } catch let error as RPCError {
             context.logger.info(

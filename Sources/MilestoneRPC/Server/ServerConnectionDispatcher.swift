@@ -161,9 +161,6 @@ package final class ServerConnectionDispatcher: Sendable {
 
         let deadline = request.timeoutMicros > 0
             ? Deadline.after(.microseconds(Int64(clamping: request.timeoutMicros))) : nil
-        var logger = self.logger
-        logger[metadataKey: "request-id"] = "\(requestID)"
-        logger[metadataKey: "method"] = "\(request.method)"
         let context = ServerContext(
             method: request.method,
             requestMetadata: metadata,
@@ -171,10 +168,13 @@ package final class ServerConnectionDispatcher: Sendable {
             deadline: deadline,
             peer: self.peer,
             access: entry.access,
-            logger: logger
+            logger: self.logger
         )
         let serverRequest = ServerRequest(metadata: metadata, payload: request.payload)
-        group.addTask(executorPreference: self.taskExecutor) {
+        // An immediate task: it starts on this thread (the connection's loop) at once and runs until its
+        // first suspension, so a handler that does not suspend (a cache hit, a health check) answers with
+        // no hop through the executor's queue; one that waits on I/O continues on the executor as before.
+        group.addImmediateTask(executorPreference: self.taskExecutor) {
             // Cancelled before it started (its deadline passed, the client cancelled, the connection
             // closed): whoever cancelled it answered, or nobody is to be answered.
             await cancellation.run {

@@ -16,8 +16,32 @@ public struct ServerContext: Sendable {
     public let access: MethodAccess
     /// The role of the caller's token, once authenticated.
     public internal(set) var role: Role?
-    /// A logger carrying the request id and method.
-    public var logger: Logger
+    /// A logger carrying the peer, request id, method and (once authenticated) role. Made on first use, so
+    /// that a call that logs nothing pays nothing for it.
+    public var logger: Logger {
+        get { self.callLogger ?? self.makeCallLogger() }
+        set { self.callLogger = newValue }
+    }
+
+    /// The level the call's logger logs at: check it before building costly log metadata.
+    public var logLevel: Logger.Level { self.baseLogger.logLevel }
+
+    private let baseLogger: Logger
+    private var callLogger: Logger?
+
+    private func makeCallLogger() -> Logger {
+        var logger = self.baseLogger
+        // One assignment of the whole metadata: a handler such as swift-log's StreamLogHandler re-renders
+        // its metadata on every change, so three subscript sets cost three renderings.
+        var metadata = logger.handler.metadata
+        metadata["request-id"] = "\(self.requestID)"
+        metadata["method"] = "\(self.method)"
+        if let role = self.role {
+            metadata["role"] = "\(role)"
+        }
+        logger.handler.metadata = metadata
+        return logger
+    }
 
     package init(
         method: String,
@@ -35,7 +59,8 @@ public struct ServerContext: Sendable {
         self.peer = peer
         self.access = access
         self.role = nil
-        self.logger = logger
+        self.baseLogger = logger
+        self.callLogger = nil
     }
 }
 

@@ -14,6 +14,8 @@ final class ClientConnection: Sendable {
     private let lastPong = Atomic<UInt64>(0)
     private let maxFrameSize: Int
     private let logger: Logger
+    /// The connection's event loop as a task executor.
+    let executor: EventLoopTaskExecutor
 
     init(
         channel: any Channel,
@@ -23,6 +25,7 @@ final class ClientConnection: Sendable {
         self.channel = channel
         self.writer = CoalescingFrameWriter(channel: channel)
         self.scheduler = EventLoopTimerScheduler(eventLoop: channel.eventLoop)
+        self.executor = EventLoopTaskExecutor(channel.eventLoop)
         self.maxFrameSize = maxFrameSize
         self.logger = logger
     }
@@ -62,7 +65,7 @@ final class ClientConnection: Sendable {
         // A write to a closed connection is lost; the connection's end then fails the call (UNAVAILABLE).
         self.writer.write(bytes)
         let response = try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: ClientCallTable.Continuation) in
+            try await withUnsafeThrowingContinuation { (continuation: ClientCallTable.Continuation) in
                 switch self.calls.withLock({ $0.wait(id, continuation: continuation) }) {
                 case .wait:
                     break
@@ -165,6 +168,9 @@ final class ClientConnection: Sendable {
     func close() {
         self.channel.close(promise: nil)
     }
+
+    /// Completes when the connection has closed.
+    var closeFuture: EventLoopFuture<Void> { self.channel.closeFuture }
 
     /// Writes a frame without waiting (cancels, pings, pongs).
     private func send(_ frame: RPCV1.Frame) {

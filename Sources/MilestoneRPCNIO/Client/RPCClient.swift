@@ -180,14 +180,20 @@ public final class RPCClient: RPCCaller, Service, Sendable {
     private func connectAndServe() async {
         let timeout = self.state.withLock { $0.machine.connectTimeout }
         let maxFrameSize = self.configuration.maxFrameSize
-        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        let connection: ClientConnection
         do {
-            channel = try await ClientBootstrap(group: self.group)
+            let logger = self.logger
+            connection = try await ClientBootstrap(group: self.group)
                 .connectTimeout(TimeAmount(timeout))
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .connect(host: self.endpoint.host, port: self.endpoint.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.wrapFramed(maxFrameSize: maxFrameSize)
+                        let connection = ClientConnection(channel: channel, maxFrameSize: maxFrameSize, logger: logger)
+                        let handler = ClientFrameHandler(connection: connection, logger: logger) { [weak self] connection in
+                            self?.state.withLock { $0.machine.connectionUnusable(connection) }
+                        }
+                        try channel.addClientFraming(maxFrameSize: maxFrameSize, handler: handler)
+                        return connection
                     }
                 }
         } catch {
@@ -201,44 +207,30 @@ public final class RPCClient: RPCCaller, Service, Sendable {
             return
         }
 
-        do {
-            try await channel.executeThenClose { inbound, _ in
-                let connection = ClientConnection(
-                    channel: channel.channel,
-                    maxFrameSize: maxFrameSize,
-                    logger: self.logger
-                )
-                let (waiters, shutDown) = self.state.withLock { state in
-                    (state.machine.connectSucceeded(connection), state.machine.isShutDown)
-                }
-                if shutDown { return }
-                self.logger.debug("connected", metadata: ["endpoint": "\(self.endpoint)"])
-                for waiter in waiters { waiter.resume(returning: connection) }
-
-                await withTaskExecutorPreference(EventLoopTaskExecutor(channel.channel.eventLoop)) {
-                  await withDiscardingTaskGroup { group in
-                    if let interval = self.configuration.keepaliveInterval {
-                        let timeout = self.configuration.keepaliveTimeout
-                        group.addTask { await connection.keepalive(interval: interval, timeout: timeout) }
-                    }
-                    do {
-                        for try await frame in inbound {
-                            if case .goingAway = connection.receive(frame) {
-                                self.state.withLock { $0.machine.connectionUnusable(connection) }
-                            }
-                        }
-                    } catch {
-                        self.logger.debug("connection read failed", metadata: ["error": "\(error)"])
-                    }
-                    group.cancelAll()
-                  }
-                }
-                self.state.withLock { $0.machine.connectionUnusable(connection) }
-                connection.closed(error: RPCError(code: .unavailable, message: "the connection to \(self.endpoint) closed"))
-            }
-        } catch {
-            self.logger.debug("connection closed with an error", metadata: ["error": "\(error)"])
+        let (waiters, shutDown) = self.state.withLock { state in
+            (state.machine.connectSucceeded(connection), state.machine.isShutDown)
         }
+        if shutDown {
+            connection.close()
+            return
+        }
+        self.logger.debug("connected", metadata: ["endpoint": "\(self.endpoint)"])
+        for waiter in waiters { waiter.resume(returning: connection) }
+
+        // Responses are handled on the event loop as they arrive (``ClientFrameHandler``); this task
+        // keeps the connection alive and waits for its end.
+        await withDiscardingTaskGroup { group in
+            if let interval = self.configuration.keepaliveInterval {
+                let timeout = self.configuration.keepaliveTimeout
+                group.addTask(executorPreference: connection.executor) {
+                    await connection.keepalive(interval: interval, timeout: timeout)
+                }
+            }
+            try? await connection.closeFuture.get()
+            group.cancelAll()
+        }
+        self.state.withLock { $0.machine.connectionUnusable(connection) }
+        connection.closed(error: RPCError(code: .unavailable, message: "the connection to \(self.endpoint) closed"))
     }
 }
 

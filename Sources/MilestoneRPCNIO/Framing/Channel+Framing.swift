@@ -2,25 +2,25 @@ import NIOCore
 import NIOExtras
 
 extension ChannelPipeline.SynchronousOperations {
-    /// Adds the length-prefixed framing, both ways.
+    /// Adds the length-prefixed framing of inbound bytes (``CoalescingFrameWriter`` frames what it writes).
     func addFraming(_ decoder: LengthPrefixedFrameDecoder) throws {
         try self.addHandler(ByteToMessageHandler(decoder))
-        try self.addHandler(LengthFieldPrepender(lengthFieldBitLength: .fourBytes))
     }
 }
 
-/// An accepted connection: its frames as an async channel, and the gate that tells whether its output is
-/// within bounds.
+/// An accepted connection: its channel, the frames it has read, and the gate that tells whether its
+/// output is within bounds.
 struct ServerConnectionChannel: Sendable {
-    let frames: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    let channel: any Channel
+    let inbox: FrameInbox
     let writability: WritabilityGate
 }
 
 extension Channel {
-    /// A client's channel with framing, as an async channel of frames.
-    func wrapFramed(maxFrameSize: Int) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+    /// A client's channel with framing; `handler` takes the frames read, on the event loop.
+    func addClientFraming(maxFrameSize: Int, handler: ClientFrameHandler) throws {
         try self.pipeline.syncOperations.addFraming(LengthPrefixedFrameDecoder(maxFrameSize: maxFrameSize))
-        return try NIOAsyncChannel(wrappingChannelSynchronously: self)
+        try self.pipeline.syncOperations.addHandler(handler)
     }
 
     /// A server connection's channel: idle timeout, frame deadlines, framing and the writability gate.
@@ -37,7 +37,9 @@ extension Channel {
                 firstFrameTimeout: configuration.firstFrameTimeout
             )
         )
-        return ServerConnectionChannel(frames: try NIOAsyncChannel(wrappingChannelSynchronously: self), writability: gate)
+        let inbox = FrameInbox()
+        try operations.addHandler(FrameInboxHandler(inbox))
+        return ServerConnectionChannel(channel: self, inbox: inbox, writability: gate)
     }
 }
 

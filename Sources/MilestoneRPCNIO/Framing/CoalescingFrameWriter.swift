@@ -11,6 +11,9 @@ final class CoalescingFrameWriter: Sendable {
         var frames: [[UInt8]] = []
         var completions: [Completion] = []
         var flushScheduled = false
+        /// Emptied arrays of the last flush, kept for their capacity (no allocation per flush).
+        var spareFrames: [[UInt8]] = []
+        var spareCompletions: [Completion] = []
     }
 
     private let channel: any Channel
@@ -20,7 +23,7 @@ final class CoalescingFrameWriter: Sendable {
         self.channel = channel
     }
 
-    /// Queues one frame's bytes (without the length prefix, which the pipeline adds).
+    /// Queues one frame's bytes (without the length prefix, which the writer adds).
     func write(_ bytes: [UInt8], completion: Completion? = nil) {
         let scheduleFlush = self.pending.withLock { pending -> Bool in
             pending.frames.append(bytes)
@@ -37,28 +40,42 @@ final class CoalescingFrameWriter: Sendable {
     }
 
     private func flush() {
-        let (frames, completions) = self.pending.withLock { pending -> ([[UInt8]], [Completion]) in
+        var (frames, completions) = self.pending.withLock { pending -> ([[UInt8]], [Completion]) in
             pending.flushScheduled = false
-            defer {
-                pending.frames.removeAll(keepingCapacity: true)
-                pending.completions.removeAll(keepingCapacity: true)
+            var taken: ([[UInt8]], [Completion]) = ([], [])
+            swap(&taken.0, &pending.frames)
+            swap(&taken.1, &pending.completions)
+            swap(&pending.frames, &pending.spareFrames)
+            swap(&pending.completions, &pending.spareCompletions)
+            return taken
+        }
+        defer {
+            frames.removeAll(keepingCapacity: true)
+            completions.removeAll(keepingCapacity: true)
+            self.pending.withLock { pending in
+                swap(&pending.spareFrames, &frames)
+                swap(&pending.spareCompletions, &completions)
             }
-            return (pending.frames, pending.completions)
         }
         guard !frames.isEmpty else { return }
-        let allocator = self.channel.allocator
-        for frame in frames.dropLast() {
-            self.channel.write(allocator.buffer(bytes: frame), promise: nil)
+        // Every frame of this tick, each behind its 4-byte big-endian length, in one buffer: one allocation
+        // and one pipeline write per flush, whatever the number of calls.
+        let total = frames.reduce(0) { $0 + 4 + $1.count }
+        var buffer = self.channel.allocator.buffer(capacity: total)
+        for frame in frames {
+            buffer.writeInteger(UInt32(frame.count))
+            buffer.writeBytes(frame)
         }
         if completions.isEmpty {
-            self.channel.write(allocator.buffer(bytes: frames[frames.count - 1]), promise: nil)
+            self.channel.write(buffer, promise: nil)
         } else {
-            // Writes complete in order: when the last one has, so have the others.
+            // Called once the bytes have left for the socket (or the write failed: the connection closed).
             let promise = self.channel.eventLoop.makePromise(of: Void.self)
+            let written = completions
             promise.futureResult.whenComplete { _ in
-                for completion in completions { completion() }
+                for completion in written { completion() }
             }
-            self.channel.write(allocator.buffer(bytes: frames[frames.count - 1]), promise: promise)
+            self.channel.write(buffer, promise: promise)
         }
         self.channel.flush()
     }

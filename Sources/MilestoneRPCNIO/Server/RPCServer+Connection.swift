@@ -7,9 +7,9 @@ extension RPCServer {
     /// Serves one accepted connection until the client closes it, it breaks the protocol, or the server
     /// drains it; returns once every call's task on it has ended. Errors stay with this connection.
     func serve(_ accepted: ServerConnectionChannel) async {
-        let connection = accepted.frames
-        let peer = connection.channel.remoteAddress?.description ?? "unknown peer"
-        let peerAddress = connection.channel.remoteAddress?.ipAddress ?? peer
+        let channel = accepted.channel
+        let peer = channel.remoteAddress?.description ?? "unknown peer"
+        let peerAddress = channel.remoteAddress?.ipAddress ?? peer
         let admission = self.connectionOpened(peer: peerAddress)
         defer { self.connectionClosed(peer: peerAddress) }
         let logger = {
@@ -17,80 +17,75 @@ extension RPCServer {
             logger[metadataKey: "peer"] = "\(peer)"
             return logger
         }()
+        defer { channel.close(promise: nil) }
 
-        do {
-            try await connection.executeThenClose { inbound, _ in
-                let writer = CoalescingFrameWriter(channel: connection.channel)
-                let executor = EventLoopTaskExecutor(connection.channel.eventLoop)
-                let dispatcher = ServerConnectionDispatcher(
-                    pipeline: self.pipeline,
-                    scheduler: EventLoopTimerScheduler(eventLoop: connection.channel.eventLoop),
-                    taskExecutor: executor,
-                    peer: peer,
-                    maxFrameSize: self.configuration.maxFrameSize,
-                    maxConcurrentCalls: self.configuration.maxConcurrentCallsPerConnection,
-                    logger: logger
-                ) { bytes, completion in
-                    writer.write(bytes, completion: completion)
+        let writer = CoalescingFrameWriter(channel: channel)
+        let executor = EventLoopTaskExecutor(channel.eventLoop)
+        let dispatcher = ServerConnectionDispatcher(
+            pipeline: self.pipeline,
+            scheduler: EventLoopTimerScheduler(eventLoop: channel.eventLoop),
+            taskExecutor: executor,
+            peer: peer,
+            maxFrameSize: self.configuration.maxFrameSize,
+            maxConcurrentCalls: self.configuration.maxConcurrentCallsPerConnection,
+            logger: logger
+        ) { bytes, completion in
+            writer.write(bytes, completion: completion)
+        }
+        switch admission {
+        case .admitted:
+            break
+        case .overServerLimit:
+            dispatcher.goAway(
+                .resourceExhausted,
+                "the server is at its limit of \(self.configuration.maxConnections) connections; retry later"
+            )
+            return
+        case .overPeerLimit:
+            dispatcher.goAway(
+                .resourceExhausted,
+                "this address already has \(self.configuration.maxConnectionsPerPeer) connections, the most one peer may hold; reuse one"
+            )
+            return
+        }
+        await withTaskExecutorPreference(executor) {
+            await withDiscardingTaskGroup { group in
+                group.addTask {
+                    await self.waitForShutdown()
+                    guard !Task.isCancelled else { return }
+                    await self.drain(dispatcher, logger: logger)
+                    channel.close(promise: nil)
                 }
-                switch admission {
-                case .admitted:
-                    break
-                case .overServerLimit:
-                    dispatcher.goAway(
-                        .resourceExhausted,
-                        "the server is at its limit of \(self.configuration.maxConnections) connections; retry later"
-                    )
-                    return
-                case .overPeerLimit:
-                    dispatcher.goAway(
-                        .resourceExhausted,
-                        "this address already has \(self.configuration.maxConnectionsPerPeer) connections, the most one peer may hold; reuse one"
-                    )
-                    return
+                // Returns when the client left, broke the protocol, or the drain closed the
+                // connection, and every call's task has ended.
+                await dispatcher.serve { receive in
+                    await self.readFrames(accepted, into: receive, dispatcher: dispatcher, logger: logger)
                 }
-                await withTaskExecutorPreference(executor) {
-                    await withDiscardingTaskGroup { group in
-                        group.addTask {
-                            await self.waitForShutdown()
-                            guard !Task.isCancelled else { return }
-                            await self.drain(dispatcher, logger: logger)
-                            connection.channel.close(promise: nil)
-                        }
-                        // Returns when the client left, broke the protocol, or the drain closed the
-                        // connection, and every call's task has ended.
-                        await dispatcher.serve { receive in
-                            await self.readFrames(
-                                inbound, into: receive, dispatcher: dispatcher, writability: accepted.writability, logger: logger
-                            )
-                        }
-                        group.cancelAll()
-                    }
-                }
+                group.cancelAll()
             }
-        } catch {
-            logger.debug("connection closed with an error", metadata: ["error": "\(error)"])
         }
     }
 
     private func readFrames(
-        _ inbound: NIOAsyncChannelInboundStream<ByteBuffer>,
+        _ connection: ServerConnectionChannel,
         into receive: (ServerConnectionDispatcher.InboundFrame) -> ServerConnectionDispatcher.Outcome,
         dispatcher: ServerConnectionDispatcher,
-        writability: WritabilityGate,
         logger: Logger
     ) async {
+        var batch: [ByteBuffer] = []
         do {
-            for try await buffer in inbound {
-                // A peer that does not read its responses gets no more requests read until it does.
-                if !writability.isWritable {
-                    self.readPauses.increment()
-                    logger.debug("reading paused: the peer is not reading its responses")
-                    await writability.waitUntilWritable()
-                }
-                let frame = Result { try buffer.withUnsafeReadableBytes { try RPCV1.Frame(wireBytes: $0) } }
-                if case .close = receive(.init(frame, byteCount: buffer.readableBytes)) {
-                    return
+            while try await connection.inbox.take(into: &batch, channel: connection.channel) {
+                for buffer in batch {
+                    // A peer that does not read its responses gets no more requests read until it does.
+                    if !connection.writability.isWritable {
+                        self.readPauses.increment()
+                        logger.debug("reading paused: the peer is not reading its responses")
+                        await connection.writability.waitUntilWritable()
+                    }
+                    let frame = Result { try buffer.withUnsafeReadableBytes { try RPCV1.Frame(wireBytes: $0) } }
+                    if case .close = receive(.init(frame, byteCount: buffer.readableBytes)) {
+                        return
+                    }
                 }
             }
         } catch let error as FrameTooLargeError {

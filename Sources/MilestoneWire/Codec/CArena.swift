@@ -11,10 +11,15 @@ import Darwin
 /// Owns the C memory of one message being encoded: every allocation is freed by `release()`.
 /// Also holds the conversions from C values to Swift values used when decoding.
 final class CArena {
+    /// Memory lent by the caller (on its stack), used first; nil when none.
+    private let scratch: UnsafeMutableRawBufferPointer?
+    private var used = 0
+    /// Allocations that did not fit the scratch space, freed by ``release()``.
     private var allocations: [UnsafeMutableRawPointer] = []
 
-    init() {
-        self.allocations.reserveCapacity(8)
+    /// - Parameter scratch: memory to allocate from before the heap (its lifetime must cover the arena's use).
+    init(scratch: UnsafeMutableRawBufferPointer? = nil) {
+        self.scratch = scratch
     }
 
     func release() {
@@ -22,17 +27,25 @@ final class CArena {
             free(pointer)
         }
         self.allocations.removeAll()
+        self.used = 0
     }
 
     private func allocate(bytes: Int) -> UnsafeMutableRawPointer {
-        guard let pointer = malloc(max(bytes, 1)) else {
+        let bytes = max(bytes, 1)
+        if let scratch, let base = scratch.baseAddress {
+            let start = (self.used + 15) & ~15
+            if start + bytes <= scratch.count {
+                self.used = start + bytes
+                return base + start
+            }
+        }
+        guard let pointer = malloc(bytes) else {
             fatalError("out of memory allocating \(bytes) bytes")
         }
         self.allocations.append(pointer)
         return pointer
     }
 
-    /// A protobuf-c message struct initialised by its descriptor.
     func message<T>(_ type: T.Type, descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> UnsafeMutablePointer<T> {
         let size = descriptor.pointee.sizeof_message
         let raw = self.allocate(bytes: size)
@@ -82,7 +95,44 @@ final class CArena {
         return typed
     }
 
+    /// A C array in the arena of `transform` applied to each element (no intermediate Swift array).
+    func map<Element, T>(_ elements: [Element], _ transform: (Element) throws -> T) rethrows -> UnsafeMutablePointer<T>? {
+        if elements.isEmpty {
+            return nil
+        }
+        let raw = self.allocate(bytes: MemoryLayout<T>.stride * elements.count)
+        let typed = raw.bindMemory(to: T.self, capacity: elements.count)
+        for (index, element) in elements.enumerated() {
+            (typed + index).initialize(to: try transform(element))
+        }
+        return typed
+    }
+
     // MARK: Decoding
+
+    /// The Swift array of `transform` applied to each of `count` C elements, allocated once.
+    static func map<Element, T>(_ pointer: UnsafeMutablePointer<Element>?, count: Int, _ transform: (Element) throws -> T) rethrows -> [T] {
+        guard count > 0, let pointer else { return [] }
+        var result: [T] = []
+        result.reserveCapacity(count)
+        for index in 0..<count {
+            result.append(try transform(pointer[index]))
+        }
+        return result
+    }
+
+    /// Like ``map(_:count:_:)``, skipping the elements `transform` maps to nil.
+    static func compactMap<Element, T>(_ pointer: UnsafeMutablePointer<Element>?, count: Int, _ transform: (Element) throws -> T?) rethrows -> [T] {
+        guard count > 0, let pointer else { return [] }
+        var result: [T] = []
+        result.reserveCapacity(count)
+        for index in 0..<count {
+            if let value = try transform(pointer[index]) {
+                result.append(value)
+            }
+        }
+        return result
+    }
 
     /// The Swift string of a C string, refusing bytes that are not UTF-8.
     static func string(_ pointer: UnsafeMutablePointer<CChar>?, field: StaticString) throws -> String {

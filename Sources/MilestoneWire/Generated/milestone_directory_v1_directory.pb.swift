@@ -638,7 +638,7 @@ extension DirectoryV1.Organization: ProtobufCBridged {
         self.id = try CArena.string(c.id, field: "id")
         self.name = try CArena.string(c.name, field: "name")
         self.adminEmail = try CArena.string(c.admin_email, field: "admin_email")
-        self.tenantIDs = try CArena.array(c.tenant_ids, count: c.n_tenant_ids).map { element in try CArena.string(element, field: "tenant_ids") }
+        self.tenantIDs = try CArena.map(c.tenant_ids, count: c.n_tenant_ids) { element in try CArena.string(element, field: "tenant_ids") }
         self.createdAtMicros = c.created_at_micros
         self.updatedAtMicros = c.updated_at_micros
         self.version = c.version
@@ -649,7 +649,7 @@ extension DirectoryV1.Organization: ProtobufCBridged {
         c.pointee.name = try arena.string(self.name, field: "name")
         c.pointee.admin_email = try arena.string(self.adminEmail, field: "admin_email")
         c.pointee.n_tenant_ids = self.tenantIDs.count
-        c.pointee.tenant_ids = arena.array(try self.tenantIDs.map { element in try arena.string(element, field: "tenant_ids") })
+        c.pointee.tenant_ids = try arena.map(self.tenantIDs) { element in try arena.string(element, field: "tenant_ids") }
         c.pointee.created_at_micros = self.createdAtMicros
         c.pointee.updated_at_micros = self.updatedAtMicros
         c.pointee.version = self.version
@@ -756,13 +756,13 @@ extension DirectoryV1.ListOrganizationsResponse: ProtobufCBridged {
     init(cMessage pointer: UnsafePointer<CStruct>) throws {
         let c = pointer.pointee
         self.init()
-        self.organizations = try CArena.array(c.organizations, count: c.n_organizations).compactMap { element in try element.map { try DirectoryV1.Organization(cMessage: $0) } }
+        self.organizations = try CArena.compactMap(c.organizations, count: c.n_organizations) { element in try element.map { try DirectoryV1.Organization(cMessage: $0) } }
         self.nextPageToken = try CArena.string(c.next_page_token, field: "next_page_token")
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws {
         c.pointee.n_organizations = self.organizations.count
-        c.pointee.organizations = arena.array(try self.organizations.map { element in try element.makeCMessage(in: arena) })
+        c.pointee.organizations = try arena.map(self.organizations) { element in try element.makeCMessage(in: arena) }
         c.pointee.next_page_token = try arena.string(self.nextPageToken, field: "next_page_token")
     }
 }
@@ -823,12 +823,12 @@ extension DirectoryV1.DeleteOrganizationResponse: ProtobufCBridged {
     init(cMessage pointer: UnsafePointer<CStruct>) throws {
         let c = pointer.pointee
         self.init()
-        self.unassignedTenantIDs = try CArena.array(c.unassigned_tenant_ids, count: c.n_unassigned_tenant_ids).map { element in try CArena.string(element, field: "unassigned_tenant_ids") }
+        self.unassignedTenantIDs = try CArena.map(c.unassigned_tenant_ids, count: c.n_unassigned_tenant_ids) { element in try CArena.string(element, field: "unassigned_tenant_ids") }
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws {
         c.pointee.n_unassigned_tenant_ids = self.unassignedTenantIDs.count
-        c.pointee.unassigned_tenant_ids = arena.array(try self.unassignedTenantIDs.map { element in try arena.string(element, field: "unassigned_tenant_ids") })
+        c.pointee.unassigned_tenant_ids = try arena.map(self.unassignedTenantIDs) { element in try arena.string(element, field: "unassigned_tenant_ids") }
     }
 }
 
@@ -843,14 +843,14 @@ extension DirectoryV1.SetOrganizationTenantsRequest: ProtobufCBridged {
         let c = pointer.pointee
         self.init()
         self.organizationID = try CArena.string(c.organization_id, field: "organization_id")
-        self.tenantIDs = try CArena.array(c.tenant_ids, count: c.n_tenant_ids).map { element in try CArena.string(element, field: "tenant_ids") }
+        self.tenantIDs = try CArena.map(c.tenant_ids, count: c.n_tenant_ids) { element in try CArena.string(element, field: "tenant_ids") }
         self.moveFromOtherOrganizations = c.move_from_other_organizations != 0
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws {
         c.pointee.organization_id = try arena.string(self.organizationID, field: "organization_id")
         c.pointee.n_tenant_ids = self.tenantIDs.count
-        c.pointee.tenant_ids = arena.array(try self.tenantIDs.map { element in try arena.string(element, field: "tenant_ids") })
+        c.pointee.tenant_ids = try arena.map(self.tenantIDs) { element in try arena.string(element, field: "tenant_ids") }
         c.pointee.move_from_other_organizations = self.moveFromOtherOrganizations ? 1 : 0
     }
 }
@@ -973,13 +973,13 @@ extension DirectoryV1.ListTenantsResponse: ProtobufCBridged {
     init(cMessage pointer: UnsafePointer<CStruct>) throws {
         let c = pointer.pointee
         self.init()
-        self.tenants = try CArena.array(c.tenants, count: c.n_tenants).compactMap { element in try element.map { try DirectoryV1.Tenant(cMessage: $0) } }
+        self.tenants = try CArena.compactMap(c.tenants, count: c.n_tenants) { element in try element.map { try DirectoryV1.Tenant(cMessage: $0) } }
         self.nextPageToken = try CArena.string(c.next_page_token, field: "next_page_token")
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws {
         c.pointee.n_tenants = self.tenants.count
-        c.pointee.tenants = arena.array(try self.tenants.map { element in try element.makeCMessage(in: arena) })
+        c.pointee.tenants = try arena.map(self.tenants) { element in try element.makeCMessage(in: arena) }
         c.pointee.next_page_token = try arena.string(self.nextPageToken, field: "next_page_token")
     }
 }

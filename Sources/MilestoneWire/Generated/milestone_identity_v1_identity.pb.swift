@@ -1184,12 +1184,12 @@ extension IdentityV1.ListSSOConfigurationsResponse: ProtobufCBridged {
     init(cMessage pointer: UnsafePointer<CStruct>) throws {
         let c = pointer.pointee
         self.init()
-        self.configurations = try CArena.array(c.configurations, count: c.n_configurations).compactMap { element in try element.map { try IdentityV1.SSOConfiguration(cMessage: $0) } }
+        self.configurations = try CArena.compactMap(c.configurations, count: c.n_configurations) { element in try element.map { try IdentityV1.SSOConfiguration(cMessage: $0) } }
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws {
         c.pointee.n_configurations = self.configurations.count
-        c.pointee.configurations = arena.array(try self.configurations.map { element in try element.makeCMessage(in: arena) })
+        c.pointee.configurations = try arena.map(self.configurations) { element in try element.makeCMessage(in: arena) }
     }
 }
 
@@ -1291,17 +1291,17 @@ extension IdentityV1.TestConnectionReport: ProtobufCBridged {
     init(cMessage pointer: UnsafePointer<CStruct>) throws {
         let c = pointer.pointee
         self.init()
-        self.steps = try CArena.array(c.steps, count: c.n_steps).compactMap { element in try element.map { try IdentityV1.TestStep(cMessage: $0) } }
+        self.steps = try CArena.compactMap(c.steps, count: c.n_steps) { element in try element.map { try IdentityV1.TestStep(cMessage: $0) } }
         self.ok = c.ok != 0
-        self.redirectURIs = try CArena.array(c.redirect_uris, count: c.n_redirect_uris).map { element in try CArena.string(element, field: "redirect_uris") }
+        self.redirectURIs = try CArena.map(c.redirect_uris, count: c.n_redirect_uris) { element in try CArena.string(element, field: "redirect_uris") }
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws {
         c.pointee.n_steps = self.steps.count
-        c.pointee.steps = arena.array(try self.steps.map { element in try element.makeCMessage(in: arena) })
+        c.pointee.steps = try arena.map(self.steps) { element in try element.makeCMessage(in: arena) }
         c.pointee.ok = self.ok ? 1 : 0
         c.pointee.n_redirect_uris = self.redirectURIs.count
-        c.pointee.redirect_uris = arena.array(try self.redirectURIs.map { element in try arena.string(element, field: "redirect_uris") })
+        c.pointee.redirect_uris = try arena.map(self.redirectURIs) { element in try arena.string(element, field: "redirect_uris") }
     }
 }
 
@@ -1615,13 +1615,13 @@ extension IdentityV1.ListUsersResponse: ProtobufCBridged {
     init(cMessage pointer: UnsafePointer<CStruct>) throws {
         let c = pointer.pointee
         self.init()
-        self.users = try CArena.array(c.users, count: c.n_users).compactMap { element in try element.map { try IdentityV1.User(cMessage: $0) } }
+        self.users = try CArena.compactMap(c.users, count: c.n_users) { element in try element.map { try IdentityV1.User(cMessage: $0) } }
         self.nextPageToken = try CArena.string(c.next_page_token, field: "next_page_token")
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws {
         c.pointee.n_users = self.users.count
-        c.pointee.users = arena.array(try self.users.map { element in try element.makeCMessage(in: arena) })
+        c.pointee.users = try arena.map(self.users) { element in try element.makeCMessage(in: arena) }
         c.pointee.next_page_token = try arena.string(self.nextPageToken, field: "next_page_token")
     }
 }

@@ -367,7 +367,7 @@ extension RPCV1.CallRequest: ProtobufCBridged {
         self.callID = c.call_id
         self.method = try CArena.string(c.method, field: "method")
         self.timeoutMicros = c.timeout_micros
-        self.metadata = try CArena.array(c.metadata, count: c.n_metadata).compactMap { element in try element.map { try RPCV1.MetadataEntry(cMessage: $0) } }
+        self.metadata = try CArena.compactMap(c.metadata, count: c.n_metadata) { element in try element.map { try RPCV1.MetadataEntry(cMessage: $0) } }
         self.payload = CArena.bytes(c.payload)
     }
 
@@ -376,7 +376,7 @@ extension RPCV1.CallRequest: ProtobufCBridged {
         c.pointee.method = try arena.string(self.method, field: "method")
         c.pointee.timeout_micros = self.timeoutMicros
         c.pointee.n_metadata = self.metadata.count
-        c.pointee.metadata = arena.array(try self.metadata.map { element in try element.makeCMessage(in: arena) })
+        c.pointee.metadata = try arena.map(self.metadata) { element in try element.makeCMessage(in: arena) }
         c.pointee.payload = arena.bytes(self.payload)
     }
 }
@@ -394,7 +394,7 @@ extension RPCV1.CallResponse: ProtobufCBridged {
         self.callID = c.call_id
         self.status = RPCV1.StatusCode(rawValue: Int32(truncatingIfNeeded: c.status.rawValue))
         self.message = try CArena.string(c.message, field: "message")
-        self.metadata = try CArena.array(c.metadata, count: c.n_metadata).compactMap { element in try element.map { try RPCV1.MetadataEntry(cMessage: $0) } }
+        self.metadata = try CArena.compactMap(c.metadata, count: c.n_metadata) { element in try element.map { try RPCV1.MetadataEntry(cMessage: $0) } }
         self.payload = CArena.bytes(c.payload)
     }
 
@@ -403,7 +403,7 @@ extension RPCV1.CallResponse: ProtobufCBridged {
         c.pointee.status = .init(rawValue: .init(truncatingIfNeeded: self.status.rawValue))
         c.pointee.message = try arena.string(self.message, field: "message")
         c.pointee.n_metadata = self.metadata.count
-        c.pointee.metadata = arena.array(try self.metadata.map { element in try element.makeCMessage(in: arena) })
+        c.pointee.metadata = try arena.map(self.metadata) { element in try element.makeCMessage(in: arena) }
         c.pointee.payload = arena.bytes(self.payload)
     }
 }

@@ -120,7 +120,7 @@ extension TestingV1.EchoResponse: ProtobufCBridged {
         self.init()
         self.payload = CArena.bytes(c.payload)
         self.text = try CArena.string(c.text, field: "text")
-        self.metadataKeys = try CArena.array(c.metadata_keys, count: c.n_metadata_keys).map { element in try CArena.string(element, field: "metadata_keys") }
+        self.metadataKeys = try CArena.map(c.metadata_keys, count: c.n_metadata_keys) { element in try CArena.string(element, field: "metadata_keys") }
         self.deadlineMillis = c.deadline_millis
     }
 
@@ -128,7 +128,7 @@ extension TestingV1.EchoResponse: ProtobufCBridged {
         c.pointee.payload = arena.bytes(self.payload)
         c.pointee.text = try arena.string(self.text, field: "text")
         c.pointee.n_metadata_keys = self.metadataKeys.count
-        c.pointee.metadata_keys = arena.array(try self.metadataKeys.map { element in try arena.string(element, field: "metadata_keys") })
+        c.pointee.metadata_keys = try arena.map(self.metadataKeys) { element in try arena.string(element, field: "metadata_keys") }
         c.pointee.deadline_millis = self.deadlineMillis
     }
 }

@@ -41,11 +41,7 @@ enum BareEcho {
         try await ServerBootstrap(group: group)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LengthFieldBasedFrameDecoder(lengthFieldBitLength: .fourBytes)))
-                    try channel.pipeline.syncOperations.addHandler(LengthFieldPrepender(lengthFieldBitLength: .fourBytes))
-                    try channel.pipeline.syncOperations.addHandler(ServerHandler())
-                }
+                channel.eventLoop.makeCompletedFuture { try addFraming(channel, then: ServerHandler()) }
             }
             .bind(host: "127.0.0.1", port: 0).get()
     }
@@ -54,13 +50,16 @@ enum BareEcho {
         try await ClientBootstrap(group: group)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LengthFieldBasedFrameDecoder(lengthFieldBitLength: .fourBytes)))
-                    try channel.pipeline.syncOperations.addHandler(LengthFieldPrepender(lengthFieldBitLength: .fourBytes))
-                    try channel.pipeline.syncOperations.addHandler(ClientHandler())
-                }
+                channel.eventLoop.makeCompletedFuture { try addFraming(channel, then: ClientHandler()) }
             }
             .connect(host: "127.0.0.1", port: port).get()
+    }
+
+    /// NIO's own 4-byte length framing, then `handler`.
+    private static func addFraming(_ channel: any Channel, then handler: some ChannelHandler) throws {
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LengthFieldBasedFrameDecoder(lengthFieldBitLength: .fourBytes)))
+        try channel.pipeline.syncOperations.addHandler(LengthFieldPrepender(lengthFieldBitLength: .fourBytes))
+        try channel.pipeline.syncOperations.addHandler(handler)
     }
 
     static func call(_ channel: any Channel, _ payload: ByteBuffer) async throws -> ByteBuffer {
