@@ -5,11 +5,13 @@ import Synchronization
 ///
 /// It replaces `NIOAsyncChannel`'s inbound stream on the hot path: the pipeline appends frames on the event
 /// loop, and the reader takes everything read so far in one batch, so a read of many frames costs one wake
-/// of the reader and no per-frame async machinery. Bounded: once `highWatermark` frames wait, the
-/// connection stops reading its socket (the `read` outbound event is held) until the reader takes them.
+/// of the reader and no per-frame async machinery. Bounded: once `maxFrames` frames or `maxBytes` bytes
+/// wait, the connection stops reading its socket (the `read` outbound event is held) until the reader
+/// takes them; what waits is then at most those bounds plus one socket read.
 final class FrameInbox: Sendable {
     private struct State {
         var frames: [ByteBuffer] = []
+        var bytes = 0
         var finished = false
         var error: (any Error)?
         var waiter: CheckedContinuation<Void, Never>?
@@ -18,11 +20,15 @@ final class FrameInbox: Sendable {
     }
 
     private let state = Mutex(State())
-    private let highWatermark: Int
+    private let maxFrames: Int
+    private let maxBytes: Int
 
-    /// - Parameter highWatermark: frames waiting at which the connection stops reading its socket.
-    init(highWatermark: Int = 64) {
-        self.highWatermark = highWatermark
+    /// - Parameters:
+    ///   - maxFrames: frames waiting at which the connection stops reading its socket.
+    ///   - maxBytes: bytes of frames waiting at which it stops too.
+    init(maxFrames: Int = 64, maxBytes: Int = 1 << 20) {
+        self.maxFrames = maxFrames
+        self.maxBytes = maxBytes
     }
 
     /// Waits for frames and moves all of them into `batch` (emptied first); returns false once the
@@ -37,6 +43,7 @@ final class FrameInbox: Sendable {
             let action = self.state.withLock { state -> Action in
                 if !state.frames.isEmpty {
                     swap(&state.frames, &batch)
+                    state.bytes = 0
                     defer { state.readHeld = false }
                     return .batch(resumeReading: state.readHeld)
                 }
@@ -66,7 +73,10 @@ final class FrameInbox: Sendable {
     // MARK: From the pipeline (on the event loop)
 
     fileprivate func append(_ frame: ByteBuffer) {
-        self.state.withLock { $0.frames.append(frame) }
+        self.state.withLock { state in
+            state.frames.append(frame)
+            state.bytes += frame.readableBytes
+        }
     }
 
     /// Wakes the reader when frames wait.
@@ -92,7 +102,7 @@ final class FrameInbox: Sendable {
     /// Whether the socket may be read now; if not, the read is held until the reader takes the frames.
     fileprivate func mayRead() -> Bool {
         self.state.withLock { state in
-            if state.frames.count < self.highWatermark { return true }
+            if state.frames.count < self.maxFrames && state.bytes < self.maxBytes { return true }
             state.readHeld = true
             return false
         }
