@@ -23,7 +23,7 @@ final class ClientConnection: Sendable {
         logger: Logger
     ) {
         self.channel = channel
-        self.writer = CoalescingFrameWriter(channel: channel)
+        self.writer = CoalescingFrameWriter(channel: channel, immediateOnLoop: true)
         self.scheduler = EventLoopTimerScheduler(eventLoop: channel.eventLoop)
         self.executor = EventLoopTaskExecutor(channel.eventLoop)
         self.maxFrameSize = maxFrameSize

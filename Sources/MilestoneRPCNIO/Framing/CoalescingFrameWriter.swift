@@ -2,7 +2,7 @@ import NIOCore
 import Synchronization
 
 /// Writes encoded frames to a channel, flushing once for all the frames written in the same event-loop
-/// tick, so that many concurrent calls share one system call. A frame may carry a completion, called once
+/// tick, so that many concurrent calls share one system call (or at once, on the loop, for a client). A frame may carry a completion, called once
 /// its bytes have left for the socket (or the write failed because the connection closed).
 final class CoalescingFrameWriter: Sendable {
     typealias Completion = @Sendable () -> Void
@@ -19,12 +19,27 @@ final class CoalescingFrameWriter: Sendable {
     private let channel: any Channel
     private let pending = Mutex(Pending())
 
-    init(channel: any Channel) {
+    private let immediateOnLoop: Bool
+
+    /// - Parameter immediateOnLoop: a frame written on the channel's event loop goes out at once (with any
+    ///   queued before it) instead of at the tick's end. The client's choice: a caller running on the loop
+    ///   sends its request while the server still answers the others, so calls overlap instead of moving
+    ///   in convoys. The server keeps one flush per tick, which costs fewer system calls under load.
+    init(channel: any Channel, immediateOnLoop: Bool = false) {
         self.channel = channel
+        self.immediateOnLoop = immediateOnLoop
     }
 
     /// Queues one frame's bytes (without the length prefix, which the writer adds).
     func write(_ bytes: [UInt8], completion: Completion? = nil) {
+        if self.immediateOnLoop && self.channel.eventLoop.inEventLoop {
+            self.pending.withLock { pending in
+                pending.frames.append(bytes)
+                if let completion { pending.completions.append(completion) }
+            }
+            self.flush()
+            return
+        }
         let scheduleFlush = self.pending.withLock { pending -> Bool in
             pending.frames.append(bytes)
             if let completion { pending.completions.append(completion) }
