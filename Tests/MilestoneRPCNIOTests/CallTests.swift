@@ -4,6 +4,8 @@ import MilestoneRPCNIO
 import MilestoneEchoService
 import MilestoneTesting
 import MilestoneWire
+import NIOCore
+import NIOPosix
 import Synchronization
 import Testing
 
@@ -17,6 +19,33 @@ struct CallTests {
             #expect(try await health.check(.init(service: "milestone.directory.v1.Directory")).status == .serving)
             #expect(await statusCode { try await health.check(.init(service: "nope")) } == .notFound)
         }
+    }
+
+    @Test("callers running on their client's event loop (requests flushed at once) each get their own response")
+    func callersOnTheClientLoop() async throws {
+        let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        try await withTestServer(services: [EchoService()], configuration: .unauthenticated, logger: testLogger) { test throws in
+            let client = RPCClient(endpoint: test.endpoint, eventLoopGroup: loop, logger: testLogger)
+            try await withThrowingTaskGroup(of: Void.self) { running in
+                running.addTask { try await client.run() }
+                defer { client.beginGracefulShutdown() }
+                let executor = EventLoopTaskExecutor(loop.next())
+                try await withThrowingTaskGroup(of: Void.self) { callers in
+                    for caller in 0..<8 {
+                        callers.addTask(executorPreference: executor) {
+                            for index in 0..<100 {
+                                #expect(loop.next().inEventLoop)
+                                let text = "caller-\(caller)-\(index)"
+                                let response = try await client.unary(TestingV1.Echo.echo, echoRequest(text: text))
+                                #expect(response.text == text)
+                            }
+                        }
+                    }
+                    try await callers.waitForAll()
+                }
+            }
+        }
+        try await loop.shutdownGracefully()
     }
 
     @Test("1,000 concurrent calls over one connection are each answered with their own response")
