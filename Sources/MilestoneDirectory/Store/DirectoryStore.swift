@@ -303,7 +303,10 @@ struct DirectoryStore: Sendable {
 
     /// The tenant with `slug` and its organization: the hot path, answered from ``ResolveCache`` when it
     /// can (no database read, no thread hop), from the database otherwise.
-    func resolveTenant(slug: String, logger: Logger) async throws -> (TenantRecord, OrganizationSnapshot?) {
+    ///
+    /// The logger is made only when the database is read (a cache hit logs nothing and pays nothing for
+    /// the call's logger).
+    func resolveTenant(slug: String, logger: @autoclosure () -> Logger) async throws -> (TenantRecord, OrganizationSnapshot?) {
         guard !slug.isEmpty else { throw DirectoryError.invalid("slug", "is required") }
         let cache = self.database.resolveCache
         let generation: UInt64?
@@ -313,7 +316,7 @@ struct DirectoryStore: Sendable {
         case .miss(let missed):
             generation = missed
         }
-        let answer = try await self.read(#function, logger: logger) { db in
+        let answer = try await self.read(#function, logger: logger()) { db in
             let statement = try db.cachedStatement(sql: "SELECT * FROM tenant WHERE slug = ?")
             guard let tenant = try TenantRecord.fetchOne(statement, arguments: [slug]) else {
                 throw DirectoryError(.notFound, "no tenant has the slug \"\(slug.prefix(70))\"")

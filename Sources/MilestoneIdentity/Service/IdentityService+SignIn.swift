@@ -200,10 +200,10 @@ extension IdentityService {
     ///
     /// - Throws: ``IdentityError`` UNAUTHENTICATED for an unknown, revoked or expired session, or one of
     ///   another tenant (unless `anyTenant`); the same message for each, so it tells an attacker nothing.
-    public func validateSession(token: String, tenantSlug: String, anyTenant: Bool = false, logger: Logger) async throws -> (user: UserRecord, session: SessionRecord) {
+    public func validateSession(token: String, tenantSlug: String, anyTenant: Bool = false, logger: @autoclosure () -> Logger) async throws -> (user: UserRecord, session: SessionRecord) {
         let refused = IdentityError(.unauthenticated, "the session is unknown, expired or revoked: sign in again")
         guard !token.isEmpty, token.utf8.count <= 256 else { throw refused }
-        guard let found = try await self.accounts.validate(tokenHash: Self.tokenHash(token), now: self.now(), logger: logger),
+        guard let found = try await self.accounts.validate(tokenHash: Self.tokenHash(token), now: self.now(), logger: logger()),
             anyTenant || found.session.tenantSlug == tenantSlug
         else { throw refused }
         return found

@@ -162,7 +162,8 @@ struct AccountStore: Sendable {
 
     /// The live session whose token hashes to `tokenHash`, and its user; slides the idle expiry. Nil for an
     /// unknown, revoked or expired session.
-    func validate(tokenHash: [UInt8], now: Int64, logger: Logger) async throws -> (user: UserRecord, session: SessionRecord)? {
+    /// The logger is made only when the slide is written (most validations log nothing).
+    func validate(tokenHash: [UInt8], now: Int64, logger: @autoclosure () -> Logger) async throws -> (user: UserRecord, session: SessionRecord)? {
         let policy = self.policy
         var found: (user: UserRecord, session: SessionRecord)
         switch self.cache.get(tokenHash, now: now, lifetime: policy.cacheMicros) {
@@ -191,7 +192,7 @@ struct AccountStore: Sendable {
         let slid = min(now + policy.idleMicros, found.session.expiresAt)
         if slid - found.session.idleExpiresAt > policy.slideMicros {
             let id = found.session.id
-            try await self.database.write(logger: logger) { db in
+            try await self.database.write(logger: logger()) { db in
                 try db.execute(
                     sql: "UPDATE session SET idle_expires_at = max(idle_expires_at, ?) WHERE id = ? AND revoked_at IS NULL",
                     arguments: [slid, id]
