@@ -82,15 +82,15 @@ package struct PackedTable {
 }
 
 /// Records packed back to back in one growing buffer, addressed by offset. A string is a 2-byte length
-/// and its UTF-8; an integer 8 bytes; both little-endian.
-package struct PackedRecords {
-    package private(set) var bytes: [UInt8] = []
+/// and its UTF-8; an integer its width in bytes; both little-endian.
+struct PackedRecords {
+    private(set) var bytes: [UInt8] = []
 
-    package init() {}
+    init() {}
 
     /// Appends one record; its offset, or nil when it does not fit the format (a string over 65,535
     /// bytes, or more than 4 GiB in all): such a record is simply not cached.
-    package mutating func append(_ pack: (inout PackedWriter) -> Void) -> UInt32? {
+    mutating func append(_ pack: (inout PackedWriter) -> Void) -> UInt32? {
         let offset = self.bytes.count
         var writer = PackedWriter(bytes: self.bytes)
         self.bytes = []
@@ -103,7 +103,7 @@ package struct PackedRecords {
         return UInt32(offset)
     }
 
-    package func read<T>(at offset: UInt32, _ unpack: (inout PackedReader) -> T) -> T {
+    func read<T>(at offset: UInt32, _ unpack: (inout PackedReader) -> T) -> T {
         self.bytes.withUnsafeBytes { buffer in
             var reader = PackedReader(buffer: buffer, offset: Int(offset))
             return unpack(&reader)
@@ -111,21 +111,21 @@ package struct PackedRecords {
     }
 
     /// Calls `body` with the bytes of the record's first string (its key).
-    package func withKey<T>(at offset: UInt32, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+    func withKey<T>(at offset: UInt32, _ body: (UnsafeRawBufferPointer) -> T) -> T {
         self.read(at: offset) { reader in body(reader.skipString()) }
     }
 
-    package func key(at offset: UInt32, equals key: UnsafeRawBufferPointer) -> Bool {
+    func key(at offset: UInt32, equals key: UnsafeRawBufferPointer) -> Bool {
         self.withKey(at: offset) { $0.elementsEqual(key) }
     }
 }
 
 package struct PackedWriter {
-    package var bytes: [UInt8]
+    var bytes: [UInt8]
     /// False once a value did not fit the format.
-    package private(set) var fits = true
+    private(set) var fits = true
 
-    package init(bytes: [UInt8]) {
+    init(bytes: [UInt8]) {
         self.bytes = bytes
     }
 
@@ -140,7 +140,7 @@ package struct PackedWriter {
     }
 
     /// A string's UTF-8 as given.
-    package mutating func bytes(_ utf8: UnsafeRawBufferPointer) {
+    mutating func bytes(_ utf8: UnsafeRawBufferPointer) {
         guard utf8.count <= Int(UInt16.max) else {
             self.fits = false
             return
@@ -160,10 +160,10 @@ package struct PackedWriter {
 }
 
 package struct PackedReader {
-    package let buffer: UnsafeRawBufferPointer
-    package var offset: Int
+    let buffer: UnsafeRawBufferPointer
+    var offset: Int
 
-    package init(buffer: UnsafeRawBufferPointer, offset: Int) {
+    init(buffer: UnsafeRawBufferPointer, offset: Int) {
         self.buffer = buffer
         self.offset = offset
     }
@@ -175,7 +175,7 @@ package struct PackedReader {
     }
 
     /// Steps over a string; its UTF-8 bytes.
-    package mutating func skipString() -> UnsafeRawBufferPointer {
+    mutating func skipString() -> UnsafeRawBufferPointer {
         let count = Int(self.integer(UInt16.self))
         defer { self.offset += count }
         return UnsafeRawBufferPointer(rebasing: self.buffer[self.offset..<self.offset + count])

@@ -72,7 +72,8 @@ struct RPCBench: AsyncParsableCommand {
         let allocations = AllocationsProcess.perCall(payloads: sizes, calls: self.allocationCalls)
         var lines: [String] = []
         try await EchoWorkload.run { workload in
-            callerExecutor = self.callersOnEventLoop ? EventLoopTaskExecutor(workload.clientLoop) : nil
+            // Where the callers run: the clients' loop (`--callers-on-event-loop`), or Swift's global executor.
+            let callers = self.callersOnEventLoop ? EventLoopTaskExecutor(workload.clientLoop) : nil
             for size in sizes {
                 let rpcCall = workload.rpcCall(payload: size)
                 let bareCall = workload.bareCall(payload: size)
@@ -80,8 +81,8 @@ struct RPCBench: AsyncParsableCommand {
                 for level in levels {
                     let rounds = try await AlternatingRounds.run(
                         name: "rpc", referenceName: "bare NIO echo", rounds: self.rounds,
-                        ours: { self.only == "bare" ? .none : try await self.measure(concurrency: level, rpcCall) },
-                        reference: { self.only == "rpc" ? .none : try await self.measure(concurrency: level, bareCall) }
+                        ours: { self.only == "bare" ? .none : try await self.measure(concurrency: level, on: callers, rpcCall) },
+                        reference: { self.only == "rpc" ? .none : try await self.measure(concurrency: level, on: callers, bareCall) }
                     )
                     if self.json {
                         let counts = [
@@ -117,9 +118,13 @@ struct RPCBench: AsyncParsableCommand {
         )
     }
 
-    private func measure(concurrency: Int, _ call: @escaping @Sendable () async throws -> Void) async throws -> Measurement {
-        if let callerExecutor {
-            return try await withTaskExecutorPreference(callerExecutor) {
+    private func measure(
+        concurrency: Int,
+        on callers: EventLoopTaskExecutor?,
+        _ call: @escaping @Sendable () async throws -> Void
+    ) async throws -> Measurement {
+        if let callers {
+            return try await withTaskExecutorPreference(callers) {
                 try await measureCalls(concurrency: concurrency, warmup: self.warmup, duration: self.duration, call)
             }
         }
@@ -181,8 +186,6 @@ struct Measurement {
     }
 }
 
-/// Where the callers run (`--callers-on-event-loop`); nil: Swift's global executor.
-nonisolated(unsafe) private var callerExecutor: EventLoopTaskExecutor?
 
 /// Runs `milestone-allocations` (beside this binary) and reads its counts; empty when it cannot.
 enum AllocationsProcess {

@@ -168,6 +168,28 @@ struct DirectoryStoreTests {
         #expect(cache.count == 1)
     }
 
+    @Test("the packed table behind the cache: every key found after growing, absent keys not, oversized records refused")
+    func packedTable() {
+        var table = PackedTable()
+        for index in 0..<5_000 {
+            #expect(table.insert("tenant-\(index)") { $0.integer(Int32(index)); $0.optionalString(index % 2 == 0 ? "org_\(index)" : nil) })
+        }
+        #expect(table.count == 5_000)
+        // The same key again changes nothing.
+        #expect(table.insert("tenant-7") { $0.integer(Int32(-1)); $0.optionalString(nil) })
+        #expect(table.count == 5_000)
+        for index in 0..<5_000 {
+            let found = table.find("tenant-\(index)") { reader in (reader.integer(Int32.self), reader.optionalString()) }
+            #expect(found?.0 == Int32(index))
+            #expect(found?.1 == (index % 2 == 0 ? "org_\(index)" : nil))
+        }
+        #expect(table.find("tenant-5000") { $0.integer(Int32.self) } == nil)
+        #expect(table.find("") { $0.integer(Int32.self) } == nil)
+        #expect(!table.insert("huge") { $0.string(String(repeating: "x", count: 70_000)) })
+        #expect(table.find("huge") { $0.string() } == nil)
+        #expect(table.find("tenant-4999") { $0.integer(Int32.self) } == 4_999)
+    }
+
     @Test("resolves racing writes never see an answer older than the last completed write")
     func resolveCacheUnderConcurrentWrites() async throws {
         let store = try self.makeStore()

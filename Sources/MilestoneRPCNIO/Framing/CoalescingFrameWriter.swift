@@ -2,8 +2,9 @@ import NIOCore
 import Synchronization
 
 /// Writes encoded frames to a channel, flushing once for all the frames written in the same event-loop
-/// tick, so that many concurrent calls share one system call (or at once, on the loop, for a client). A frame may carry a completion, called once
-/// its bytes have left for the socket (or the write failed because the connection closed).
+/// tick, so that many concurrent calls share one system call (a client's frames written on its loop go out
+/// at once). A frame may carry a completion, called once its bytes have left for the socket (or the write
+/// failed because the connection closed).
 final class CoalescingFrameWriter: Sendable {
     typealias Completion = @Sendable () -> Void
 

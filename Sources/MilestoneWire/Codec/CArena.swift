@@ -8,29 +8,22 @@ import Musl
 import Darwin
 #endif
 
-/// Owns the C memory of one message being encoded: every allocation is freed by `release()`.
-/// Also holds the conversions from C values to Swift values used when decoding.
-final class CArena {
-    /// Memory lent by the caller (on its stack), used first; nil when none.
+/// Memory for C structures that live as long as one encoding or decoding: taken first from scratch space
+/// the caller lends (on its stack), then from the heap; everything is given back at once by ``release()``.
+/// Used by ``CArena`` to build messages, and as protobuf-c's allocator when unpacking.
+struct ScratchAllocator {
     private let scratch: UnsafeMutableRawBufferPointer?
     private var used = 0
     /// Allocations that did not fit the scratch space, freed by ``release()``.
     private var allocations: [UnsafeMutableRawPointer] = []
 
-    /// - Parameter scratch: memory to allocate from before the heap (its lifetime must cover the arena's use).
-    init(scratch: UnsafeMutableRawBufferPointer? = nil) {
+    /// - Parameter scratch: memory to allocate from before the heap (its lifetime must cover this one's use).
+    init(scratch: UnsafeMutableRawBufferPointer?) {
         self.scratch = scratch
     }
 
-    func release() {
-        for pointer in self.allocations {
-            free(pointer)
-        }
-        self.allocations.removeAll()
-        self.used = 0
-    }
-
-    private func allocate(bytes: Int) -> UnsafeMutableRawPointer {
+    /// `bytes` bytes aligned to 16.
+    mutating func allocate(bytes: Int) -> UnsafeMutableRawPointer {
         let bytes = max(bytes, 1)
         if let scratch, let base = scratch.baseAddress {
             let start = (self.used + 15) & ~15
@@ -46,6 +39,34 @@ final class CArena {
         return pointer
     }
 
+    mutating func release() {
+        for pointer in self.allocations {
+            free(pointer)
+        }
+        self.allocations.removeAll()
+        self.used = 0
+    }
+}
+
+/// Owns the C memory of one message being encoded: every allocation is freed by `release()`.
+/// Also holds the conversions from C values to Swift values used when decoding.
+final class CArena {
+    private var memory: ScratchAllocator
+
+    /// - Parameter scratch: memory to allocate from before the heap (its lifetime must cover the arena's use).
+    init(scratch: UnsafeMutableRawBufferPointer? = nil) {
+        self.memory = ScratchAllocator(scratch: scratch)
+    }
+
+    func release() {
+        self.memory.release()
+    }
+
+    private func allocate(bytes: Int) -> UnsafeMutableRawPointer {
+        self.memory.allocate(bytes: bytes)
+    }
+
+    /// A protobuf-c message struct initialised by its descriptor.
     func message<T>(_ type: T.Type, descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> UnsafeMutablePointer<T> {
         let size = descriptor.pointee.sizeof_message
         let raw = self.allocate(bytes: size)
