@@ -16,7 +16,9 @@ public protocol WireMessage: Hashable, Sendable {
 }
 
 extension WireMessage {
-    /// Decodes the protobuf encoding of this message from any contiguous bytes.
+    /// Decodes the protobuf encoding of this message from any contiguous bytes. Inlinable, so that callers
+    /// in other modules get it specialized for their collection (no generic dispatch per call).
+    @inlinable
     public init(wireBytes bytes: some Collection<UInt8>) throws {
         let decoded: Self? = try bytes.withContiguousStorageIfAvailable { buffer in
             try Self(wireBytes: UnsafeRawBufferPointer(buffer))

@@ -90,6 +90,27 @@ struct StateMachineTests {
         #expect(Metadata.problem(in: [RPCV1.MetadataEntry.make("Bad Key", "v")])?.contains("Bad Key") == true)
         #expect(Metadata.problem(in: [RPCV1.MetadataEntry.make("", "v")]) != nil)
         #expect(Metadata.problem(in: (0..<65).map { RPCV1.MetadataEntry.make("k\($0)", "v") }) != nil)
+        // Keys from the wire are lowercased too, beyond ASCII as well.
+        let received = Metadata(wireEntries: [RPCV1.MetadataEntry.make("X-Trace", "t"), RPCV1.MetadataEntry.make("ÄBC", "u")])
+        #expect(received.map(\.key) == ["x-trace", "äbc"])
+        #expect(received["X-TRACE"] == "t")
+    }
+
+    @Test("random hex: the length asked for, lowercase hex digits, never the same twice")
+    func randomHexDigits() {
+        // 2,000 draws of 16 bytes go through the 256-byte pool 125 times.
+        var seen = Set<String>()
+        for _ in 0..<2_000 {
+            let text = randomHex(bytes: 16)
+            #expect(text.utf8.count == 32)
+            #expect(text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+            seen.insert(text)
+        }
+        #expect(seen.count == 2_000)
+        // Every nibble value shows up: the digits are not stuck.
+        let digits = Set(seen.joined())
+        #expect(digits.count == 16)
+        #expect(randomHex(bytes: 300).utf8.count == 600)
     }
 
     @Test("durations become whole microseconds, saturating")

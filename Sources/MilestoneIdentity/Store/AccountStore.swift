@@ -285,6 +285,30 @@ final class SessionCache: Sendable {
         case miss
     }
 
+    /// A token's SHA-256 as four words: hashed and compared in four steps, not byte by byte.
+    private struct Key: Hashable {
+        var words: (UInt64, UInt64, UInt64, UInt64)
+
+        init(_ digest: [UInt8]) {
+            precondition(digest.count == 32, "a session token's hash is a SHA-256 digest")
+            self.words = digest.withUnsafeBytes { raw in
+                (raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+                 raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
+            }
+        }
+
+        static func == (lhs: Key, rhs: Key) -> Bool {
+            lhs.words.0 == rhs.words.0 && lhs.words.1 == rhs.words.1 && lhs.words.2 == rhs.words.2 && lhs.words.3 == rhs.words.3
+        }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(self.words.0)
+            hasher.combine(self.words.1)
+            hasher.combine(self.words.2)
+            hasher.combine(self.words.3)
+        }
+    }
+
     private struct Entry {
         var user: UserRecord
         var session: SessionRecord
@@ -293,9 +317,9 @@ final class SessionCache: Sendable {
     }
 
     private struct State {
-        var entries: [[UInt8]: Entry] = [:]
+        var entries: [Key: Entry] = [:]
         /// user id → the token hashes of their cached sessions.
-        var byUser: [String: Set<[UInt8]>] = [:]
+        var byUser: [String: Set<Key>] = [:]
         /// Counts revocations, so that a read that raced one is not installed.
         var generation = 0
     }
@@ -307,8 +331,9 @@ final class SessionCache: Sendable {
         self.capacity = capacity
     }
 
-    func get(_ hash: [UInt8], now: Int64, lifetime: Int64) -> Lookup {
-        self.state.withLock { state in
+    func get(_ tokenHash: [UInt8], now: Int64, lifetime: Int64) -> Lookup {
+        let hash = Key(tokenHash)
+        return self.state.withLock { state in
             guard let entry = state.entries[hash], now - entry.readAt < lifetime else { return .miss }
             return entry.revoked ? .revoked : .live(entry.user, entry.session)
         }
@@ -319,8 +344,9 @@ final class SessionCache: Sendable {
     /// Installs a session read from the database (or just created); false when a revocation happened since
     /// `generation` was taken (then nothing is installed).
     @discardableResult
-    func put(_ hash: [UInt8], user: UserRecord, session: SessionRecord, readAt: Int64, ifUnchangedSince generation: Int? = nil) -> Bool {
-        self.state.withLock { state in
+    func put(_ tokenHash: [UInt8], user: UserRecord, session: SessionRecord, readAt: Int64, ifUnchangedSince generation: Int? = nil) -> Bool {
+        let hash = Key(tokenHash)
+        return self.state.withLock { state in
             if let generation, generation != state.generation { return false }
             guard self.capacity > 0 else { return true }
             if state.entries.count >= self.capacity {
@@ -334,13 +360,15 @@ final class SessionCache: Sendable {
         }
     }
 
-    func slide(_ hash: [UInt8], to idleExpiresAt: Int64) {
+    func slide(_ tokenHash: [UInt8], to idleExpiresAt: Int64) {
+        let hash = Key(tokenHash)
         self.state.withLock { state in
             if state.entries[hash] != nil { state.entries[hash]!.session.idleExpiresAt = max(state.entries[hash]!.session.idleExpiresAt, idleExpiresAt) }
         }
     }
 
-    func markRevoked(_ hash: [UInt8], readAt: Int64) {
+    func markRevoked(_ tokenHash: [UInt8], readAt: Int64) {
+        let hash = Key(tokenHash)
         self.state.withLock { state in
             state.generation += 1
             if state.entries[hash] != nil {

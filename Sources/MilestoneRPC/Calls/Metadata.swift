@@ -9,17 +9,17 @@ public struct Metadata: Hashable, Sendable, ExpressibleByDictionaryLiteral, Sequ
     }
 
     public init(dictionaryLiteral elements: (String, String)...) {
-        self.entries = elements.map { (key: $0.0.lowercased(), value: $0.1) }
+        self.entries = elements.map { (key: Self.normalized($0.0), value: $0.1) }
     }
 
     /// The first value for `key`; setting replaces every value of `key`.
     public subscript(key: String) -> String? {
         get {
-            let key = key.lowercased()
+            let key = Self.normalized(key)
             return self.entries.first { $0.key == key }?.value
         }
         set {
-            let key = key.lowercased()
+            let key = Self.normalized(key)
             self.entries.removeAll { $0.key == key }
             if let newValue {
                 self.entries.append((key: key, value: newValue))
@@ -29,7 +29,16 @@ public struct Metadata: Hashable, Sendable, ExpressibleByDictionaryLiteral, Sequ
 
     /// Adds a value, keeping those already there.
     public mutating func add(_ value: String, forKey key: String) {
-        self.entries.append((key: key.lowercased(), value: value))
+        self.entries.append((key: Self.normalized(key), value: value))
+    }
+
+    /// The key in lowercase; a key without uppercase letters (every well-known key, everything read from
+    /// the wire) is returned as it is, without building a new string.
+    private static func normalized(_ key: String) -> String {
+        let plain = key.utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.allSatisfy { $0 < 0x41 || ($0 > 0x5A && $0 < 0x80) }
+        }
+        return plain == true ? key : key.lowercased()
     }
 
     mutating func reserveCapacity(_ count: Int) {

@@ -6,7 +6,8 @@
 package struct ClientConnectionStateMachine<Connection: AnyObject & Sendable> {
     package typealias Waiter = CheckedContinuation<Connection, any Error>
 
-    private enum State {
+    @usableFromInline
+    enum State {
         case idle
         case connecting(waiters: [Int: Waiter])
         case ready(Connection)
@@ -14,7 +15,8 @@ package struct ClientConnectionStateMachine<Connection: AnyObject & Sendable> {
         case shutDown
     }
 
-    private var state: State = .idle
+    @usableFromInline
+    var state: State = .idle
     private var backoff: ConnectionBackoff.Iterator
     private let configuration: ConnectionBackoff
     /// The delay after the last failed attempt, for the next attempt's connect timeout.
@@ -55,7 +57,9 @@ package struct ClientConnectionStateMachine<Connection: AnyObject & Sendable> {
         }
     }
 
-    /// The ready connection, if there is one: the fast path that needs no waiting.
+    /// The ready connection, if there is one: the fast path that needs no waiting (inlinable: the client,
+    /// in another module, reads it on every call without generic dispatch).
+    @inlinable
     package var readyConnection: Connection? {
         if case .ready(let connection) = self.state { return connection }
         return nil

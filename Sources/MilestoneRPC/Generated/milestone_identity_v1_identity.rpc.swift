@@ -75,7 +75,8 @@ extension IdentityV1.Identity {
         ) async throws -> IdentityV1.CompleteLoginResponse
 
         /// The session's user, when the token names a live session; slides its idle expiry. UNAUTHENTICATED
-        /// otherwise. Service or admin role.
+        /// otherwise. Service or admin role. Idempotent: repeating it slides the expiry to the same place at
+        /// most, so clients retry it without an idempotency key.
         func validateSession(
             _ request: IdentityV1.ValidateSessionRequest,
             context: ServerContext
@@ -186,12 +187,13 @@ extension IdentityV1.Identity {
         }
 
         /// The session's user, when the token names a live session; slides its idle expiry. UNAUTHENTICATED
-        /// otherwise. Service or admin role.
+        /// otherwise. Service or admin role. Idempotent: repeating it slides the expiry to the same place at
+        /// most, so clients retry it without an idempotency key.
         public func validateSession(
             _ request: IdentityV1.ValidateSessionRequest = .init(),
             options: CallOptions = .default
         ) async throws -> IdentityV1.ValidateSessionResponse {
-            try await self.caller.unary(IdentityV1.Identity.validateSession, request, options: options.withIdempotencyKey())
+            try await self.caller.unary(IdentityV1.Identity.validateSession, request, options: options)
         }
 
         /// Ends one session (by token: service or admin; by id: admin).

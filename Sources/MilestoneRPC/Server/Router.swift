@@ -33,7 +33,7 @@ public struct Router: Sendable {
         self.routes[method.name] = Route(access: access) { request, context in
             let input: Input
             do {
-                input = try Input(wireBytes: request.payload)
+                input = try request.payload.withUnsafeBytes { try Input(wireBytes: $0) }
             } catch {
                 throw RPCError(
                     code: .invalidArgument,

@@ -378,8 +378,14 @@ package final class ServerConnectionDispatcher: Sendable {
     private func makeRequestID() -> String {
         let count = self.requestIDCounter.wrappingAdd(1, ordering: .relaxed).newValue
         let value = UInt64(self.requestIDPrefix) << 32 | UInt64(count)
-        let hex = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        // 16 lowercase hex digits written in place: a small string, no allocation.
+        return String(unsafeUninitializedCapacity: 16) { digits in
+            for index in 0..<16 {
+                let nibble = UInt8(truncatingIfNeeded: value >> (60 - 4 * index)) & 0xF
+                digits[index] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+            }
+            return 16
+        }
     }
 }
 

@@ -18,6 +18,8 @@ public final class RPCClient: RPCCaller, Service, Sendable {
     private let state: Mutex<State>
     private let connectRequests: AsyncStream<Void>
     private let connectRequestsContinuation: AsyncStream<Void>.Continuation
+    /// The `authorization` value of every call, made once.
+    private let authorization: String?
 
     private struct State {
         var machine: ClientConnectionStateMachine<ClientConnection>
@@ -36,6 +38,7 @@ public final class RPCClient: RPCCaller, Service, Sendable {
         self.logger = logger
         self.group = eventLoopGroup
         self.state = Mutex(State(machine: ClientConnectionStateMachine(backoff: configuration.backoff)))
+        self.authorization = configuration.token.map { "Bearer \($0)" }
         (self.connectRequests, self.connectRequestsContinuation) = AsyncStream.makeStream(of: Void.self)
     }
 
@@ -88,8 +91,8 @@ public final class RPCClient: RPCCaller, Service, Sendable {
         let timeout = options.timeout ?? self.configuration.defaultTimeout
         let deadline = Deadline.earliest(timeout.map { Deadline.after($0) }, Deadline.current)
         var metadata = options.metadata
-        if let token = self.configuration.token, metadata[Metadata.Keys.authorization] == nil {
-            metadata[Metadata.Keys.authorization] = "Bearer \(token)"
+        if let authorization = self.authorization, metadata[Metadata.Keys.authorization] == nil {
+            metadata[Metadata.Keys.authorization] = authorization
         }
         let retryable = method.isIdempotent || options.idempotencyKey != nil
         let retryPolicy = options.retries && retryable ? self.configuration.retry : .none
@@ -100,7 +103,7 @@ public final class RPCClient: RPCCaller, Service, Sendable {
                 let response = try await self.attempt(method.name, payload, metadata, deadline)
                 do {
                     return ClientResponse(
-                        message: try Output(wireBytes: response.payload),
+                        message: try response.payload.withUnsafeBytes { try Output(wireBytes: $0) },
                         metadata: Metadata(wireEntries: response.metadata)
                     )
                 } catch {

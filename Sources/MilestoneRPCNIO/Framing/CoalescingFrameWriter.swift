@@ -12,6 +12,8 @@ final class CoalescingFrameWriter: Sendable {
         var frames: [[UInt8]] = []
         var completions: [Completion] = []
         var flushScheduled = false
+        /// Between ``beginBatch()`` and ``endBatch()``: frames wait for the batch's end.
+        var batching = false
         /// Emptied arrays of the last flush, kept for their capacity (no allocation per flush).
         var spareFrames: [[UInt8]] = []
         var spareCompletions: [Completion] = []
@@ -44,7 +46,7 @@ final class CoalescingFrameWriter: Sendable {
         let scheduleFlush = self.pending.withLock { pending -> Bool in
             pending.frames.append(bytes)
             if let completion { pending.completions.append(completion) }
-            if pending.flushScheduled { return false }
+            if pending.flushScheduled || pending.batching { return false }
             pending.flushScheduled = true
             return true
         }
@@ -52,6 +54,27 @@ final class CoalescingFrameWriter: Sendable {
             self.channel.eventLoop.execute {
                 self.flush()
             }
+        }
+    }
+
+    /// Frames written from now until ``endBatch()`` go out together at its call, without a flush
+    /// scheduled for the tick's end: the server brackets the requests of one read with it, so that the
+    /// responses its handlers give at once leave in one write as soon as the read is handled.
+    func beginBatch() {
+        self.pending.withLock { $0.batching = true }
+    }
+
+    /// Writes what the batch gathered (and anything queued before it). Called on the channel's loop.
+    func endBatch() {
+        let waiting = self.pending.withLock { pending in
+            pending.batching = false
+            return !pending.frames.isEmpty
+        }
+        guard waiting else { return }
+        if self.channel.eventLoop.inEventLoop {
+            self.flush()
+        } else {
+            self.channel.eventLoop.execute { self.flush() }
         }
     }
 

@@ -59,7 +59,7 @@ extension RPCServer {
                 // Returns when the client left, broke the protocol, or the drain closed the
                 // connection, and every call's task has ended.
                 await dispatcher.serve { receive in
-                    await self.readFrames(accepted, into: receive, dispatcher: dispatcher, logger: logger)
+                    await self.readFrames(accepted, into: receive, dispatcher: dispatcher, writer: writer, logger: logger)
                 }
                 group.cancelAll()
             }
@@ -70,17 +70,23 @@ extension RPCServer {
         _ connection: ServerConnectionChannel,
         into receive: (ServerConnectionDispatcher.InboundFrame) -> ServerConnectionDispatcher.Outcome,
         dispatcher: ServerConnectionDispatcher,
+        writer: CoalescingFrameWriter,
         logger: Logger
     ) async {
         var batch: [ByteBuffer] = []
         do {
             while try await connection.inbox.take(into: &batch, channel: connection.channel) {
+                // The responses of the calls answered while the batch is handled leave together at its end.
+                writer.beginBatch()
+                defer { writer.endBatch() }
                 for buffer in batch {
                     // A peer that does not read its responses gets no more requests read until it does.
                     if !connection.writability.isWritable {
                         self.readPauses.increment()
                         logger.debug("reading paused: the peer is not reading its responses")
+                        writer.endBatch()
                         await connection.writability.waitUntilWritable()
+                        writer.beginBatch()
                     }
                     let frame = Result { try buffer.withUnsafeReadableBytes { try RPCV1.Frame(wireBytes: $0) } }
                     if case .close = receive(.init(frame, byteCount: buffer.readableBytes)) {

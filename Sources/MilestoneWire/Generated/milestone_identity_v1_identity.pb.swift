@@ -932,10 +932,11 @@ extension IdentityV1 {
         )
 
         /// The session's user, when the token names a live session; slides its idle expiry. UNAUTHENTICATED
-        /// otherwise. Service or admin role.
+        /// otherwise. Service or admin role. Idempotent: repeating it slides the expiry to the same place at
+        /// most, so clients retry it without an idempotency key.
         public static let validateSession = WireMethod<IdentityV1.ValidateSessionRequest, IdentityV1.ValidateSessionResponse>(
             name: "milestone.identity.v1.Identity/ValidateSession",
-            idempotency: .unknown
+            idempotency: .idempotent
         )
 
         /// Ends one session (by token: service or admin; by id: admin).
