@@ -12,8 +12,11 @@ final class CoalescingFrameWriter: Sendable {
         var frames: [[UInt8]] = []
         var completions: [Completion] = []
         var flushScheduled = false
-        /// Between ``beginBatch()`` and ``endBatch()``: frames wait for the batch's end.
+        /// Between ``beginBatch(frames:)`` and ``endBatch()``: frames wait for the batch's end, or until a
+        /// part of the batch (``partFrames``) or 64 KiB wait.
         var batching = false
+        var partFrames = 0
+        var pendingBytes = 0
         /// Emptied arrays of the last flush, kept for their capacity (no allocation per flush).
         var spareFrames: [[UInt8]] = []
         var spareCompletions: [Completion] = []
@@ -27,7 +30,8 @@ final class CoalescingFrameWriter: Sendable {
     /// - Parameter immediateOnLoop: a frame written on the channel's event loop goes out at once (with any
     ///   queued before it) instead of at the tick's end. The client's choice: a caller running on the loop
     ///   sends its request while the server still answers the others, so calls overlap instead of moving
-    ///   in convoys. The server keeps one flush per tick, which costs fewer system calls under load.
+    ///   in convoys. The server flushes once per tick, or in parts of a read's batch
+    ///   (``beginBatch(frames:)``), which costs fewer system calls under load.
     init(channel: any Channel, immediateOnLoop: Bool = false) {
         self.channel = channel
         self.immediateOnLoop = immediateOnLoop
@@ -43,25 +47,43 @@ final class CoalescingFrameWriter: Sendable {
             self.flush()
             return
         }
-        let scheduleFlush = self.pending.withLock { pending -> Bool in
+        enum Next { case nothing, scheduleFlush, flushNow }
+        let next = self.pending.withLock { pending -> Next in
             pending.frames.append(bytes)
             if let completion { pending.completions.append(completion) }
-            if pending.flushScheduled || pending.batching { return false }
+            pending.pendingBytes += bytes.count
+            if pending.batching {
+                return pending.frames.count >= pending.partFrames || pending.pendingBytes >= 65_536 ? .flushNow : .nothing
+            }
+            if pending.flushScheduled { return .nothing }
             pending.flushScheduled = true
-            return true
+            return .scheduleFlush
         }
-        if scheduleFlush {
+        switch next {
+        case .nothing:
+            break
+        case .scheduleFlush:
             self.channel.eventLoop.execute {
                 self.flush()
             }
+        case .flushNow:
+            self.flushOnLoop()
         }
     }
 
-    /// Frames written from now until ``endBatch()`` go out together at its call, without a flush
-    /// scheduled for the tick's end: the server brackets the requests of one read with it, so that the
-    /// responses its handlers give at once leave in one write as soon as the read is handled.
-    func beginBatch() {
-        self.pending.withLock { $0.batching = true }
+    /// Frames written from now until ``endBatch()`` go out without a flush scheduled for the tick's end:
+    /// the server brackets the `frames` requests of one read with it, so that the responses its handlers
+    /// give at once leave as soon as they are there, in about four parts (at least two frames each; or
+    /// 64 KiB): the client starts on the first responses while the server answers the rest, and calls do
+    /// not move in convoys.
+    ///
+    /// Measured (`milestone-bench rpc`, rpc / bare echo): one write per batch gave 0.41-0.49 at c=8 and
+    /// 0.71-0.77 at c=64; parts of 2-4 frames 0.52-0.64 at c=8; parts of 12-32 frames 0.77-1.07 at c=64.
+    func beginBatch(frames: Int) {
+        self.pending.withLock { pending in
+            pending.batching = true
+            pending.partFrames = max(2, frames / 4)
+        }
     }
 
     /// Writes what the batch gathered (and anything queued before it). Called on the channel's loop.
@@ -70,7 +92,12 @@ final class CoalescingFrameWriter: Sendable {
             pending.batching = false
             return !pending.frames.isEmpty
         }
-        guard waiting else { return }
+        if waiting {
+            self.flushOnLoop()
+        }
+    }
+
+    private func flushOnLoop() {
         if self.channel.eventLoop.inEventLoop {
             self.flush()
         } else {
@@ -82,6 +109,7 @@ final class CoalescingFrameWriter: Sendable {
         var (frames, completions) = self.pending.withLock { pending -> ([[UInt8]], [Completion]) in
             pending.flushScheduled = false
             var taken: ([[UInt8]], [Completion]) = ([], [])
+            pending.pendingBytes = 0
             swap(&taken.0, &pending.frames)
             swap(&taken.1, &pending.completions)
             swap(&pending.frames, &pending.spareFrames)

@@ -76,8 +76,9 @@ extension RPCServer {
         var batch: [ByteBuffer] = []
         do {
             while try await connection.inbox.take(into: &batch, channel: connection.channel) {
-                // The responses of the calls answered while the batch is handled leave together at its end.
-                writer.beginBatch()
+                // The responses of the calls answered while the batch is handled leave in parts, the last at
+                // its end.
+                writer.beginBatch(frames: batch.count)
                 defer { writer.endBatch() }
                 for buffer in batch {
                     // A peer that does not read its responses gets no more requests read until it does.
@@ -86,7 +87,7 @@ extension RPCServer {
                         logger.debug("reading paused: the peer is not reading its responses")
                         writer.endBatch()
                         await connection.writability.waitUntilWritable()
-                        writer.beginBatch()
+                        writer.beginBatch(frames: batch.count)
                     }
                     let frame = Result { try buffer.withUnsafeReadableBytes { try RPCV1.Frame(wireBytes: $0) } }
                     if case .close = receive(.init(frame, byteCount: buffer.readableBytes)) {
