@@ -134,16 +134,16 @@ struct FramingTests {
             let bytes = try await raw.use { reader, writer throws in
                 try await writer.write(ByteBuffer(bytes: request))
                 var bytes: [UInt8] = []
-                while bytes.count < 46, var chunk = try await reader.iterator.next() {
+                while bytes.count < 45, var chunk = try await reader.iterator.next() {
                     bytes += chunk.readBytes(length: chunk.readableBytes) ?? []
                 }
                 return bytes
             }
-            #expect(bytes.count == 46)
-            #expect(Array(bytes.prefix(12)) == [0x00, 0x00, 0x00, 0x2A, 0x12, 0x28, 0x08, 0x01, 0x22, 0x20, 0x0A, 0x0C])
+            #expect(bytes.count == 45)
+            #expect(Array(bytes.prefix(12)) == [0x00, 0x00, 0x00, 0x29, 0x12, 0x27, 0x08, 0x01, 0x22, 0x1F, 0x0A, 0x0C])
             #expect(Array(bytes[12..<24]) == Array("x-request-id".utf8))
-            #expect(Array(bytes[24..<26]) == [0x12, 0x10])
-            #expect(bytes[26..<42].allSatisfy { Array("0123456789abcdef".utf8).contains($0) })
+            #expect(Array(bytes[24..<26]) == [0x12, 0x0F])
+            #expect(bytes[26..<41].allSatisfy { Array("0123456789abcdef".utf8).contains($0) })
             #expect(Array(bytes.suffix(4)) == [0x2A, 0x02, 0x08, 0x01])
         }
     }

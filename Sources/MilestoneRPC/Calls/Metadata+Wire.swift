@@ -9,6 +9,24 @@ extension Metadata {
         }
     }
 
+    /// The entries for the wire with `key` (lowercase) set to `value`, replacing its values: one array,
+    /// made at its final size.
+    package func wireEntries(setting key: String, to value: String) -> [RPCV1.MetadataEntry] {
+        var wire: [RPCV1.MetadataEntry] = []
+        wire.reserveCapacity(self.count + 1)
+        for entry in self.entries where entry.key != key {
+            var kept = RPCV1.MetadataEntry()
+            kept.key = entry.key
+            kept.value = entry.value
+            wire.append(kept)
+        }
+        var set = RPCV1.MetadataEntry()
+        set.key = key
+        set.value = value
+        wire.append(set)
+        return wire
+    }
+
     package var wireEntries: [RPCV1.MetadataEntry] {
         self.entries.map { entry in
             var wire = RPCV1.MetadataEntry()

@@ -330,20 +330,15 @@ package final class ServerConnectionDispatcher: Sendable {
         switch result {
         case .success(let success):
             response.status = .ok
-            var metadata = success.metadata
-            metadata[Metadata.Keys.requestID] = requestID
-            response.metadata = metadata.wireEntries
+            response.metadata = success.metadata.wireEntries(setting: Metadata.Keys.requestID, to: requestID)
             response.payload = success.payload
         case .failure(let error):
             response.status = error.code.wireStatus
             response.message = error.message
-            var metadata = error.metadata
-            metadata[Metadata.Keys.requestID] = requestID
-            response.metadata = metadata.wireEntries
+            response.metadata = error.metadata.wireEntries(setting: Metadata.Keys.requestID, to: requestID)
         }
+        // Filled only when the response cannot be sent as it is.
         var fallback = RPCV1.CallResponse()
-        fallback.callID = callID
-        fallback.metadata = Metadata(dictionaryLiteral: (Metadata.Keys.requestID, requestID)).wireEntries
         do {
             let bytes = try RPCV1.Frame(kind: .response(response)).wireBytes()
             if bytes.count <= self.maxFrameSize {
@@ -357,6 +352,8 @@ package final class ServerConnectionDispatcher: Sendable {
             fallback.status = .internal
             fallback.message = "the response could not be encoded"
         }
+        fallback.callID = callID
+        fallback.metadata = Metadata().wireEntries(setting: Metadata.Keys.requestID, to: requestID)
         self.logger.error("response not sent", metadata: ["call-id": "\(callID)", "reason": "\(fallback.message)"])
         self.send(RPCV1.Frame(kind: .response(fallback)), then: completion)
     }
@@ -370,21 +367,21 @@ package final class ServerConnectionDispatcher: Sendable {
         }
     }
 
-    /// Request ids made here: a random per-connection prefix and a per-connection counter, 16 hex digits
-    /// (no system call per call, unlike drawing 64 random bits each time).
-    private let requestIDPrefix = UInt32.random(in: .min ... .max)
+    /// Request ids made here: a random per-connection prefix (28 bits) and a per-connection counter (32
+    /// bits), 15 hex digits: no system call per call (unlike drawing random bits each time), and short
+    /// enough for Swift's small-string form (no allocation at either end).
+    private let requestIDPrefix = UInt64.random(in: 0..<(1 << 28))
     private let requestIDCounter = Atomic<UInt32>(0)
 
     private func makeRequestID() -> String {
         let count = self.requestIDCounter.wrappingAdd(1, ordering: .relaxed).newValue
-        let value = UInt64(self.requestIDPrefix) << 32 | UInt64(count)
-        // 16 lowercase hex digits written in place: a small string, no allocation.
-        return String(unsafeUninitializedCapacity: 16) { digits in
-            for index in 0..<16 {
-                let nibble = UInt8(truncatingIfNeeded: value >> (60 - 4 * index)) & 0xF
+        let value = self.requestIDPrefix << 32 | UInt64(count)
+        return String(unsafeUninitializedCapacity: 15) { digits in
+            for index in 0..<15 {
+                let nibble = UInt8(truncatingIfNeeded: value >> (56 - 4 * index)) & 0xF
                 digits[index] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
             }
-            return 16
+            return 15
         }
     }
 }

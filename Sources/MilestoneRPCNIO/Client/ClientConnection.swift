@@ -30,14 +30,15 @@ final class ClientConnection: Sendable {
         self.logger = logger
     }
 
-    /// Makes one call; throws ``RPCError`` for every failure, including a non-OK status.
-    func call(method: String, payload: [UInt8], metadata: Metadata, deadline: Deadline?) async throws -> RPCV1.CallResponse {
+    /// Makes one call with `metadata` in its wire form; throws ``RPCError`` for every failure, including a
+    /// non-OK status.
+    func call(method: String, payload: [UInt8], metadata: [RPCV1.MetadataEntry], deadline: Deadline?) async throws -> RPCV1.CallResponse {
         let id = try self.calls.withLock { $0.reserve() }.get()
         var request = RPCV1.CallRequest()
         request.callID = id
         request.method = method
         request.timeoutMicros = deadline.map { max($0.remaining.wholeMicroseconds, 1) } ?? 0
-        request.metadata = metadata.wireEntries
+        request.metadata = metadata
         request.payload = payload
         let bytes: [UInt8]
         do {

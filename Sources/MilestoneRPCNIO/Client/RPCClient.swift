@@ -18,8 +18,10 @@ public final class RPCClient: RPCCaller, Service, Sendable {
     private let state: Mutex<State>
     private let connectRequests: AsyncStream<Void>
     private let connectRequestsContinuation: AsyncStream<Void>.Continuation
-    /// The `authorization` value of every call, made once.
+    /// The `authorization` value of every call, made once; and the metadata of a call that sets none, in
+    /// its wire form, made once too.
     private let authorization: String?
+    private let defaultWireMetadata: [RPCV1.MetadataEntry]
 
     private struct State {
         var machine: ClientConnectionStateMachine<ClientConnection>
@@ -39,6 +41,11 @@ public final class RPCClient: RPCCaller, Service, Sendable {
         self.group = eventLoopGroup
         self.state = Mutex(State(machine: ClientConnectionStateMachine(backoff: configuration.backoff)))
         self.authorization = configuration.token.map { "Bearer \($0)" }
+        var defaultMetadata = Metadata()
+        if let authorization = self.authorization {
+            defaultMetadata[Metadata.Keys.authorization] = authorization
+        }
+        self.defaultWireMetadata = defaultMetadata.wireEntries
         (self.connectRequests, self.connectRequestsContinuation) = AsyncStream.makeStream(of: Void.self)
     }
 
@@ -90,9 +97,15 @@ public final class RPCClient: RPCCaller, Service, Sendable {
         }
         let timeout = options.timeout ?? self.configuration.defaultTimeout
         let deadline = Deadline.earliest(timeout.map { Deadline.after($0) }, Deadline.current)
-        var metadata = options.metadata
-        if let authorization = self.authorization, metadata[Metadata.Keys.authorization] == nil {
-            metadata[Metadata.Keys.authorization] = authorization
+        let metadata: [RPCV1.MetadataEntry]
+        if options.metadata.isEmpty {
+            metadata = self.defaultWireMetadata
+        } else {
+            var chosen = options.metadata
+            if let authorization = self.authorization, chosen[Metadata.Keys.authorization] == nil {
+                chosen[Metadata.Keys.authorization] = authorization
+            }
+            metadata = chosen.wireEntries
         }
         let retryable = method.isIdempotent || options.idempotencyKey != nil
         let retryPolicy = options.retries && retryable ? self.configuration.retry : .none
@@ -129,7 +142,7 @@ public final class RPCClient: RPCCaller, Service, Sendable {
     private func attempt(
         _ method: String,
         _ payload: [UInt8],
-        _ metadata: Metadata,
+        _ metadata: [RPCV1.MetadataEntry],
         _ deadline: Deadline?
     ) async throws -> RPCV1.CallResponse {
         if Task.isCancelled {

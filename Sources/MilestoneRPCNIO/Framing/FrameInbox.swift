@@ -14,7 +14,9 @@ final class FrameInbox: Sendable {
         var bytes = 0
         var finished = false
         var error: (any Error)?
-        var waiter: CheckedContinuation<Void, Never>?
+        /// Unchecked: it is taken out (set to nil) under the lock by whoever resumes it, so it is resumed
+        /// once; a checked continuation costs an allocation per wait.
+        var waiter: UnsafeContinuation<Void, Never>?
         /// The pipeline asked to read the socket while the inbox was full.
         var readHeld = false
     }
@@ -58,7 +60,7 @@ final class FrameInbox: Sendable {
                 if let error { throw error }
                 return false
             case .wait:
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                     let ready = self.state.withLock { state -> Bool in
                         if !state.frames.isEmpty || state.finished { return true }
                         state.waiter = continuation
@@ -81,7 +83,7 @@ final class FrameInbox: Sendable {
 
     /// Wakes the reader when frames wait.
     fileprivate func deliver() {
-        self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+        self.state.withLock { state -> UnsafeContinuation<Void, Never>? in
             guard !state.frames.isEmpty else { return nil }
             defer { state.waiter = nil }
             return state.waiter
@@ -89,7 +91,7 @@ final class FrameInbox: Sendable {
     }
 
     fileprivate func finish(_ error: (any Error)?) {
-        self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+        self.state.withLock { state -> UnsafeContinuation<Void, Never>? in
             if !state.finished {
                 state.finished = true
                 state.error = error
