@@ -47,8 +47,8 @@ final class EventLoopTimerScheduler: CallTimerScheduler, Sendable {
         _ = self.state.withLock { $0.timers.removeValue(forKey: id) }
     }
 
-    /// Timers in the table at most: calls in flight on one connection are bounded (the server's limit),
-    /// so the scan when the task runs stays short.
+    /// The timers waiting: at most one per call in flight on the connection, which the server bounds, so
+    /// the scan when the task runs stays short.
     var count: Int { self.state.withLock { $0.timers.count } }
 
     private func arm(at deadline: NIODeadline) -> Scheduled<Void> {
