@@ -39,19 +39,15 @@ final class CoalescingFrameWriter: Sendable {
 
     /// Queues one frame's bytes (without the length prefix, which the writer adds).
     func write(_ bytes: [UInt8], completion: Completion? = nil) {
-        if self.immediateOnLoop && self.channel.eventLoop.inEventLoop {
-            self.pending.withLock { pending in
-                pending.frames.append(bytes)
-                if let completion { pending.completions.append(completion) }
-            }
-            self.flush()
-            return
-        }
+        let immediate = self.immediateOnLoop && self.channel.eventLoop.inEventLoop
         enum Next { case nothing, scheduleFlush, flushNow }
         let next = self.pending.withLock { pending -> Next in
             pending.frames.append(bytes)
             if let completion { pending.completions.append(completion) }
             pending.pendingBytes += bytes.count
+            if immediate {
+                return .flushNow
+            }
             if pending.batching {
                 return pending.frames.count >= pending.partFrames || pending.pendingBytes >= 65_536 ? .flushNow : .nothing
             }

@@ -107,13 +107,7 @@ final class CArena {
 
     /// A C array holding `elements`, or nil when empty.
     func array<T>(_ elements: [T]) -> UnsafeMutablePointer<T>? {
-        if elements.isEmpty {
-            return nil
-        }
-        let raw = self.allocate(bytes: MemoryLayout<T>.stride * elements.count)
-        let typed = raw.bindMemory(to: T.self, capacity: elements.count)
-        _ = UnsafeMutableBufferPointer(start: typed, count: elements.count).initialize(from: elements)
-        return typed
+        self.map(elements) { $0 }
     }
 
     /// A C array in the arena of `transform` applied to each element (no intermediate Swift array).
