@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import MilestoneEchoService
 import MilestoneRPC
@@ -15,6 +16,9 @@ package struct EchoWorkload: Sendable {
     private let bareChannel: any Channel
     /// The clients' event loop (callers may run on it).
     package let clientLoop: any EventLoop
+    /// The kernel's ids of the servers' and the clients' event-loop threads, to tell their CPU time apart.
+    package let serverLoopThread: Int32
+    package let clientLoopThread: Int32
 
     /// A full RPC echo call with `payload` bytes.
     package func rpcCall(payload: Int) -> @Sendable () async throws -> Void {
@@ -58,7 +62,14 @@ package struct EchoWorkload: Sendable {
             let result: Result
             do {
                 let bareChannel = try await BareEcho.connect(to: barePort, group: clientLoop)
-                result = try await body(EchoWorkload(client: client, bareChannel: bareChannel, clientLoop: clientLoop.next()))
+                let workload = EchoWorkload(
+                    client: client,
+                    bareChannel: bareChannel,
+                    clientLoop: clientLoop.next(),
+                    serverLoopThread: try await serverLoop.next().submit { currentThreadID() }.get(),
+                    clientLoopThread: try await clientLoop.next().submit { currentThreadID() }.get()
+                )
+                result = try await body(workload)
                 try await bareChannel.close()
             } catch {
                 client.beginGracefulShutdown()
@@ -75,4 +86,13 @@ package struct EchoWorkload: Sendable {
         try await clientLoop.shutdownGracefully()
         return result
     }
+}
+
+/// The kernel's id of the calling thread (`/proc/thread-self` links to `PID/task/TID`), or 0.
+private func currentThreadID() -> Int32 {
+    var target = [CChar](repeating: 0, count: 64)
+    let count = readlink("/proc/thread-self", &target, target.count - 1)
+    guard count > 0 else { return 0 }
+    let path = String(decoding: target[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return path.split(separator: "/").last.flatMap { Int32($0) } ?? 0
 }

@@ -44,6 +44,31 @@ public final class EchoService: TestingV1.Echo.ServiceProtocol {
                 throw error
             }
         }
+        return try Self.response(to: request, context: context, deadlineMillis: deadlineMillis)
+    }
+
+    /// A call without a delay is answered at once, on the thread that read it (no task for the call).
+    public func registerImmediateMethods(with router: inout Router) {
+        router.registerImmediate(TestingV1.Echo.echo) { request, context in
+            try self.echoNow(request, context: context)
+        }
+        router.registerImmediate(TestingV1.Echo.echoOnce) { request, context in
+            try self.echoNow(request, context: context)
+        }
+    }
+
+    private func echoNow(_ request: TestingV1.EchoRequest, context: ServerContext) throws -> TestingV1.EchoResponse? {
+        guard request.delayMillis <= 0 else { return nil }
+        self.callEvents.increment()
+        let deadlineMillis = context.deadline.map { Int64($0.remaining.wholeMilliseconds) } ?? -1
+        return try Self.response(to: request, context: context, deadlineMillis: deadlineMillis)
+    }
+
+    private static func response(
+        to request: TestingV1.EchoRequest,
+        context: ServerContext,
+        deadlineMillis: Int64
+    ) throws -> TestingV1.EchoResponse {
         if request.failWithCode != 0 {
             let code = RPCError.Code(rawValue: Int(request.failWithCode)) ?? .unknown
             throw RPCError(code: code, message: request.text)
@@ -51,7 +76,9 @@ public final class EchoService: TestingV1.Echo.ServiceProtocol {
         var response = TestingV1.EchoResponse()
         response.payload = request.payload
         response.text = request.text
-        response.metadataKeys = context.requestMetadata.map(\.key).sorted()
+        var keys = context.requestMetadata.map(\.key)
+        keys.sort()
+        response.metadataKeys = keys
         response.deadlineMillis = deadlineMillis
         return response
     }

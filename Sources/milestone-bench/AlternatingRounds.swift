@@ -63,7 +63,27 @@ struct AlternatingRounds {
             self.medianReference(\.callsPerSecond), self.medianReference(\.p50Micros), self.medianReference(\.p99Micros),
             self.medianRatio, self.medianP99Ratio
         ))
+        for (side, measurements) in [(self.name, self.ours), (self.referenceName, self.reference)] {
+            if let cpu = Self.medianCPU(measurements) {
+                lines.append(String(
+                    format: "  CPU µs per call, %@ (median; user and kernel, user alone): server loop %.1f (%.1f), client loop %.1f (%.1f), callers and the rest %.1f (%.1f); total %.1f",
+                    side, cpu.serverLoop.total, cpu.serverLoop.user, cpu.clientLoop.total, cpu.clientLoop.user,
+                    cpu.others.total, cpu.others.user, cpu.total
+                ))
+            }
+        }
         return lines.joined(separator: "\n")
+    }
+
+    /// The median of each CPU figure over the rounds that read it.
+    static func medianCPU(_ measurements: [Measurement]) -> CPUPerCall? {
+        let read = measurements.compactMap(\.cpu)
+        guard !read.isEmpty else { return nil }
+        return CPUPerCall(
+            serverLoop: (median(read.map(\.serverLoop.total)), median(read.map(\.serverLoop.user))),
+            clientLoop: (median(read.map(\.clientLoop.total)), median(read.map(\.clientLoop.user))),
+            others: (median(read.map(\.others.total)), median(read.map(\.others.user)))
+        )
     }
 
     /// The fields of a JSON object (without braces) describing the rounds and their medians.
@@ -71,7 +91,7 @@ struct AlternatingRounds {
         func list(_ values: [Double], _ format: String) -> String {
             "[" + values.map { String(format: format, $0) }.joined(separator: ",") + "]"
         }
-        return [
+        return ([
             #""rounds":\#(self.ours.count)"#,
             #""calls_per_s":\#(list(self.ours.map(\.callsPerSecond), "%.0f"))"#,
             #""p50_us":\#(list(self.ours.map(\.p50Micros), "%.1f"))"#,
@@ -82,7 +102,14 @@ struct AlternatingRounds {
             #""ratios":\#(list(self.ratios, "%.3f"))"#,
             String(format: #""median_calls_per_s":%.0f,"median_reference_calls_per_s":%.0f"#, self.medianOurs(\.callsPerSecond), self.medianReference(\.callsPerSecond)),
             String(format: #""median_ratio":%.3f,"median_p99_ratio":%.3f"#, self.medianRatio, self.medianP99Ratio),
-        ].joined(separator: ",")
+        ] + [("cpu_us_per_call", self.ours), ("reference_cpu_us_per_call", self.reference)].compactMap { key, measurements in
+            Self.medianCPU(measurements).map { cpu in
+                String(
+                    format: #""%@":{"server_loop":%.2f,"server_loop_user":%.2f,"client_loop":%.2f,"client_loop_user":%.2f,"others":%.2f,"others_user":%.2f}"#,
+                    key, cpu.serverLoop.total, cpu.serverLoop.user, cpu.clientLoop.total, cpu.clientLoop.user, cpu.others.total, cpu.others.user
+                )
+            }
+        }).joined(separator: ",")
     }
 }
 

@@ -74,6 +74,7 @@ struct RPCBench: AsyncParsableCommand {
         try await EchoWorkload.run { workload in
             // Where the callers run: the clients' loop (`--callers-on-event-loop`), or Swift's global executor.
             let callers = self.callersOnEventLoop ? EventLoopTaskExecutor(workload.clientLoop) : nil
+            let threads = MeasuredThreads(serverLoop: workload.serverLoopThread, clientLoop: workload.clientLoopThread)
             for size in sizes {
                 let rpcCall = workload.rpcCall(payload: size)
                 let bareCall = workload.bareCall(payload: size)
@@ -81,8 +82,8 @@ struct RPCBench: AsyncParsableCommand {
                 for level in levels {
                     let rounds = try await AlternatingRounds.run(
                         name: "rpc", referenceName: "bare NIO echo", rounds: self.rounds,
-                        ours: { self.only == "bare" ? .none : try await self.measure(concurrency: level, on: callers, rpcCall) },
-                        reference: { self.only == "rpc" ? .none : try await self.measure(concurrency: level, on: callers, bareCall) }
+                        ours: { self.only == "bare" ? .none : try await self.measure(concurrency: level, on: callers, threads: threads, rpcCall) },
+                        reference: { self.only == "rpc" ? .none : try await self.measure(concurrency: level, on: callers, threads: threads, bareCall) }
                     )
                     if self.json {
                         let counts = [
@@ -121,27 +122,44 @@ struct RPCBench: AsyncParsableCommand {
     private func measure(
         concurrency: Int,
         on callers: EventLoopTaskExecutor?,
+        threads: MeasuredThreads,
         _ call: @escaping @Sendable () async throws -> Void
     ) async throws -> Measurement {
         if let callers {
             return try await withTaskExecutorPreference(callers) {
-                try await measureCalls(concurrency: concurrency, warmup: self.warmup, duration: self.duration, call)
+                try await measureCalls(concurrency: concurrency, warmup: self.warmup, duration: self.duration, threads: threads, call)
             }
         }
-        return try await measureCalls(concurrency: concurrency, warmup: self.warmup, duration: self.duration, call)
+        return try await measureCalls(concurrency: concurrency, warmup: self.warmup, duration: self.duration, threads: threads, call)
     }
 }
 
-/// Runs `call` from `concurrency` tasks for the warm-up, then for the measured duration.
+/// The event-loop threads whose CPU time a measurement reports apart from the rest.
+struct MeasuredThreads: Sendable {
+    let serverLoop: Int32
+    let clientLoop: Int32
+}
+
+/// Runs `call` from `concurrency` tasks for the warm-up, then for the measured duration; with `threads`,
+/// also reads the CPU time each thread used during the measured duration.
 func measureCalls(
     concurrency: Int,
     warmup: Double,
     duration: Double,
+    threads: MeasuredThreads? = nil,
     _ call: @escaping @Sendable () async throws -> Void
 ) async throws -> Measurement {
         let clock = ContinuousClock()
         let warmupEnd = clock.now + .seconds(warmup)
         let end = warmupEnd + .seconds(duration)
+        // The CPU times at the measured window's start and end, read by a task of their own.
+        let cpuWindow = Task { () -> (ThreadCPU, ThreadCPU)? in
+            guard threads != nil else { return nil }
+            try? await Task.sleep(until: warmupEnd, clock: clock)
+            let start = ThreadCPU.snapshot()
+            try? await Task.sleep(until: end, clock: clock)
+            return (start, ThreadCPU.snapshot())
+        }
         let latencies = try await withThrowingTaskGroup(of: [Int64].self) { group in
             for _ in 0..<concurrency {
                 group.addTask {
@@ -163,13 +181,21 @@ func measureCalls(
             for try await samples in group { all += samples }
             return all.sorted()
         }
-        return Measurement(sortedNanoseconds: latencies, seconds: duration)
+        var measurement = Measurement(sortedNanoseconds: latencies, seconds: duration)
+        if let threads, let (start, stop) = await cpuWindow.value {
+            measurement.cpu = ThreadCPU.perCall(
+                from: start, to: stop, calls: latencies.count, serverLoop: threads.serverLoop, clientLoop: threads.clientLoop
+            )
+        }
+        return measurement
 }
 
 struct Measurement {
     let callsPerSecond: Double
     let p50Micros: Double
     let p99Micros: Double
+    /// CPU per call by thread during the measured duration, when it was read.
+    var cpu: CPUPerCall?
 
     /// Nothing measured.
     static let none = Measurement(sortedNanoseconds: [], seconds: 1)

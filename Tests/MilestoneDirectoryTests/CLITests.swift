@@ -219,10 +219,10 @@ final class CallCounter: ServerInterceptor {
 
     func reset() { self.calls.withLock { $0.removeAll() } }
 
-    func intercept(
+    nonisolated(nonsending) func intercept(
         request: ServerRequest,
         context: ServerContext,
-        next: @Sendable (ServerRequest, ServerContext) async throws -> ServerResponse
+        next: nonisolated(nonsending) @Sendable (ServerRequest, ServerContext) async throws -> ServerResponse
     ) async throws -> ServerResponse {
         self.calls.withLock { $0.append(String(context.method.split(separator: "/").last ?? "")) }
         return try await next(request, context)

@@ -152,7 +152,11 @@ struct ServerStructureTests {
         let method = WireMethod<TestingV1.EchoRequest, TestingV1.EchoResponse>(name: "test.v1.T/Where", idempotency: .unknown)
         var router = Router()
         router.register(method, access: .unauthenticated) { _, _ in
-            TestingV1.EchoResponse(text: loop.inEventLoop ? "on the given loop" : "elsewhere")
+            let before = loop.inEventLoop
+            // After a suspension too: the call's task keeps its connection's loop as its executor.
+            try await Task.sleep(for: .milliseconds(1))
+            await Task.yield()
+            return TestingV1.EchoResponse(text: before && loop.inEventLoop ? "on the given loop" : "elsewhere")
         }
         let server = RPCServer(configuration: .unauthenticated, router: router, eventLoopGroup: group, logger: testLogger)
         try await withTestServer(server, logger: testLogger) { test throws in

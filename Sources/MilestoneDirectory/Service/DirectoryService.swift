@@ -209,4 +209,14 @@ public struct DirectoryService: DirectoryV1.Directory.ServiceProtocol {
         let (tenant, organization) = try await self.store.resolveTenant(slug: request.slug, logger: context.logger)
         return DirectoryV1.ResolveTenantResponse(tenant: DirectoryV1.Tenant(tenant), organization: organization.map(DirectoryV1.Organization.init))
     }
+
+    /// ResolveTenant answers a cache hit at once, on the thread that read the call (no task for the call);
+    /// a miss reads the database in ``resolveTenant(_:context:)``.
+    public func registerImmediateMethods(with router: inout Router) {
+        router.registerImmediate(DirectoryV1.Directory.resolveTenant) { request, _ in
+            try self.store.cachedResolution(slug: request.slug).map { tenant, organization in
+                DirectoryV1.ResolveTenantResponse(tenant: DirectoryV1.Tenant(tenant), organization: organization.map(DirectoryV1.Organization.init))
+            }
+        }
+    }
 }

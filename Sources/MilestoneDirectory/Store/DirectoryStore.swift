@@ -306,6 +306,14 @@ struct DirectoryStore: Sendable {
     ///
     /// The logger is made only when the database is read (a cache hit logs nothing and pays nothing for
     /// the call's logger).
+    /// The tenant with `slug` and its organization when ``ResolveCache`` holds them (nil otherwise: the
+    /// database is to be read): synchronous, for the RPC's immediate answer.
+    func cachedResolution(slug: String) throws -> (TenantRecord, OrganizationSnapshot?)? {
+        guard !slug.isEmpty else { throw DirectoryError.invalid("slug", "is required") }
+        guard case .hit(let answer) = self.database.resolveCache.lookup(slug: slug) else { return nil }
+        return (answer.tenant, answer.organization)
+    }
+
     func resolveTenant(slug: String, logger: @autoclosure () -> Logger) async throws -> (TenantRecord, OrganizationSnapshot?) {
         guard !slug.isEmpty else { throw DirectoryError.invalid("slug", "is required") }
         let cache = self.database.resolveCache

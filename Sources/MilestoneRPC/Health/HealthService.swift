@@ -40,6 +40,13 @@ public final class HealthService: HealthV1.Health.ServiceProtocol {
         try self.check(request)
     }
 
+    /// Checks are answered at once, on the thread that read them (no task for the call).
+    public func registerImmediateMethods(with router: inout Router) {
+        router.registerImmediate(HealthV1.Health.check) { request, _ in
+            try self.check(request)
+        }
+    }
+
     public func access(for method: HealthV1.Health.Method) -> MethodAccess {
         .unauthenticated
     }

@@ -10,13 +10,26 @@ public struct AuthenticationInterceptor: ServerInterceptor {
         self.tokens = tokens
     }
 
-    public func intercept(
+    nonisolated(nonsending) public func intercept(
         request: ServerRequest,
         context: ServerContext,
-        next: @Sendable (ServerRequest, ServerContext) async throws -> ServerResponse
+        next: nonisolated(nonsending) @Sendable (ServerRequest, ServerContext) async throws -> ServerResponse
     ) async throws -> ServerResponse {
+        try await next(request, self.authenticated(request, context))
+    }
+
+    public func interceptImmediately(
+        request: ServerRequest,
+        context: ServerContext,
+        next: (ServerRequest, ServerContext) throws -> ServerResponse?
+    ) throws -> ServerResponse? {
+        try next(request, self.authenticated(request, context))
+    }
+
+    /// The context with the caller's role, or the error that refuses the call.
+    private func authenticated(_ request: ServerRequest, _ context: ServerContext) throws -> ServerContext {
         guard case .roles(let allowed) = context.access else {
-            return try await next(request, context)
+            return context
         }
         guard let header = request.metadata[Metadata.Keys.authorization] else {
             throw RPCError(code: .unauthenticated, message: "missing bearer token: send \"authorization: Bearer TOKEN\"")
@@ -36,7 +49,7 @@ public struct AuthenticationInterceptor: ServerInterceptor {
         }
         var context = context
         context.role = role
-        return try await next(request, context)
+        return context
     }
 
     /// The token of an `authorization` value "Bearer TOKEN" (the scheme in any case, spaces around the

@@ -3,7 +3,7 @@ import Synchronization
 /// Cancels one call's task from outside it (its deadline, the client's cancel, the connection closing),
 /// although the task is a child of the connection's task group and has no handle.
 ///
-/// The task attaches itself while it runs the handler (``run(_:)``); ``cancel()`` cancels it then, or stops
+/// The task attaches itself while it runs the handler (``attach()`` … ``detach()``); ``cancel()`` cancels it then, or stops
 /// it from running the handler at all when it comes first. The task is referenced only between attaching
 /// and detaching, both under the lock that ``cancel()`` holds, so it is never touched after it ended.
 package final class CallCancellation: Sendable {
@@ -26,10 +26,11 @@ package final class CallCancellation: Sendable {
 
     package init() {}
 
-    /// Runs `body` in the current task unless the call was cancelled first; returns whether it ran.
-    @discardableResult
-    package func run(_ body: () async -> Void) async -> Bool {
-        let start = withUnsafeCurrentTask { task -> Bool in
+    /// Attaches the current task, which is about to run the handler; returns false when the call was
+    /// cancelled first (the handler must not run). A task that attaches calls ``detach()`` when the handler
+    /// is done. Synchronous, so that the call's task needs no extra async frame around its handler.
+    package func attach() -> Bool {
+        withUnsafeCurrentTask { task -> Bool in
             let reference = task.map { TaskReference(task: $0) }
             return self.state.withLock { state in
                 guard case .waiting = state else { return false }
@@ -37,10 +38,11 @@ package final class CallCancellation: Sendable {
                 return true
             }
         }
-        guard start else { return false }
-        await body()
+    }
+
+    /// The handler ended: the task is no longer referenced (a later ``cancel()`` does nothing).
+    package func detach() {
         self.state.withLock { $0 = .finished }
-        return true
     }
 
     /// Cancels the task if it runs the handler now; stops it from starting if it has not yet.

@@ -7,4 +7,12 @@ public protocol RegistrableRPCService: Sendable {
 
     /// Adds every method of the service to `router`.
     func registerMethods(with router: inout Router)
+
+    /// Adds the service's immediate answers (``Router/registerImmediate(_:handler:)``): for methods whose
+    /// calls can often be answered without waiting, a synchronous handler tried first. None by default.
+    func registerImmediateMethods(with router: inout Router)
+}
+
+extension RegistrableRPCService {
+    public func registerImmediateMethods(with router: inout Router) {}
 }

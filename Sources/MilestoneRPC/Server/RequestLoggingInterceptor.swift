@@ -5,19 +5,47 @@ import Logging
 public struct RequestLoggingInterceptor: ServerInterceptor {
     public init() {}
 
-    public func intercept(
+    nonisolated(nonsending) public func intercept(
         request: ServerRequest,
         context: ServerContext,
-        next: @Sendable (ServerRequest, ServerContext) async throws -> ServerResponse
+        next: nonisolated(nonsending) @Sendable (ServerRequest, ServerContext) async throws -> ServerResponse
     ) async throws -> ServerResponse {
         let start = ContinuousClock.now
         do {
             let response = try await next(request, context)
-            if context.logLevel <= .debug {
-                context.logger.debug("call ok", metadata: ["duration": "\(ContinuousClock.now - start)"])
-            }
+            Self.logSuccess(context, since: start)
             return response
-        } catch let error as RPCError {
+        } catch {
+            Self.logFailure(error, context, since: start)
+            throw error
+        }
+    }
+
+    public func interceptImmediately(
+        request: ServerRequest,
+        context: ServerContext,
+        next: (ServerRequest, ServerContext) throws -> ServerResponse?
+    ) throws -> ServerResponse? {
+        let start = ContinuousClock.now
+        do {
+            // Nil: the asynchronous path answers, and logs.
+            guard let response = try next(request, context) else { return nil }
+            Self.logSuccess(context, since: start)
+            return response
+        } catch {
+            Self.logFailure(error, context, since: start)
+            throw error
+        }
+    }
+
+    private static func logSuccess(_ context: ServerContext, since start: ContinuousClock.Instant) {
+        if context.logLevel <= .debug {
+            context.logger.debug("call ok", metadata: ["duration": "\(ContinuousClock.now - start)"])
+        }
+    }
+
+    private static func logFailure(_ error: any Error, _ context: ServerContext, since start: ContinuousClock.Instant) {
+        if let error = error as? RPCError {
             context.logger.info(
                 "call failed",
                 metadata: [
@@ -25,13 +53,11 @@ public struct RequestLoggingInterceptor: ServerInterceptor {
                     "duration": "\(ContinuousClock.now - start)",
                 ]
             )
-            throw error
-        } catch {
+        } else {
             context.logger.error(
                 "call failed with an unexpected error",
                 metadata: ["error": "\(String(reflecting: error))", "duration": "\(ContinuousClock.now - start)"]
             )
-            throw error
         }
     }
 }

@@ -4,11 +4,17 @@ import Logging
 /// The methods a server serves: each method's name, access rule and handler.
 public struct Router: Sendable {
     /// A handler on serialized messages.
-    public typealias Handler = @Sendable (ServerRequest, ServerContext) async throws -> ServerResponse
+    public typealias Handler = nonisolated(nonsending) @Sendable (ServerRequest, ServerContext) async throws -> ServerResponse
+
+    /// A synchronous handler on serialized messages, tried before ``Handler``: it answers (or throws) at
+    /// once, or returns nil when the call needs the asynchronous handler.
+    public typealias ImmediateHandler = @Sendable (ServerRequest, ServerContext) throws -> ServerResponse?
 
     public struct Route: Sendable {
         public let access: MethodAccess
         public let handler: Handler
+        /// The method's immediate answer, if it has one.
+        public internal(set) var immediateHandler: ImmediateHandler?
     }
 
     private(set) var routes: [String: Route] = [:]
@@ -19,6 +25,7 @@ public struct Router: Sendable {
     public init(services: [any RegistrableRPCService]) {
         for service in services {
             service.registerMethods(with: &self)
+            service.registerImmediateMethods(with: &self)
         }
     }
 
@@ -28,30 +35,60 @@ public struct Router: Sendable {
     public mutating func register<Input, Output>(
         _ method: WireMethod<Input, Output>,
         access: MethodAccess,
-        handler: @escaping @Sendable (Input, ServerContext) async throws -> Output
+        handler: nonisolated(nonsending) @escaping @Sendable (Input, ServerContext) async throws -> Output
     ) {
-        self.routes[method.name] = Route(access: access) { request, context in
-            let input: Input
-            do {
-                input = try request.payload.withUnsafeBytes { try Input(wireBytes: $0) }
-            } catch {
-                throw RPCError(
-                    code: .invalidArgument,
-                    message: "the request payload is not a valid \(Input.self) message (\(error))"
-                )
-            }
+        self.routes[method.name] = Route(access: access, handler: { request, context in
+            let input = try Self.decode(Input.self, request)
             let output: Output
             do {
                 output = try await handler(input, context)
             } catch let error as any RPCErrorConvertible {
                 throw error.rpcError
             }
+            return try Self.encode(output, context)
+        }, immediateHandler: nil)
+    }
+
+    /// Gives `method`, already registered, an immediate answer: `handler` runs first, synchronously, on the
+    /// thread that read the call (the connection's event loop), with no task made for the call; it returns
+    /// the response, throws, or returns nil for the asynchronous handler to answer. For what can be
+    /// answered from memory at once (a health check, a cache hit); it must not block, and must have no
+    /// effect when it returns nil. It reads the call's deadline from `context.deadline`.
+    ///
+    /// Every interceptor takes part through ``ServerInterceptor/interceptImmediately(request:context:next:)``;
+    /// one that cannot (the default) sends every call of the server to the asynchronous path.
+    public mutating func registerImmediate<Input, Output>(
+        _ method: WireMethod<Input, Output>,
+        handler: @escaping @Sendable (Input, ServerContext) throws -> Output?
+    ) {
+        precondition(self.routes[method.name] != nil, "\(method.name) needs its handler registered before its immediate answer")
+        self.routes[method.name]?.immediateHandler = { request, context in
+            let input = try Self.decode(Input.self, request)
+            let output: Output?
             do {
-                return ServerResponse(payload: try output.wireBytes())
-            } catch {
-                context.logger.error("response could not be encoded", metadata: ["error": "\(error)"])
-                throw RPCError(code: .internal, message: "the response could not be encoded")
+                output = try handler(input, context)
+            } catch let error as any RPCErrorConvertible {
+                throw error.rpcError
             }
+            return try output.map { try Self.encode($0, context) }
+        }
+    }
+
+    /// A request payload that does not decode fails with INVALID_ARGUMENT before the handler runs.
+    private static func decode<Input: WireMessage>(_ type: Input.Type, _ request: ServerRequest) throws -> Input {
+        do {
+            return try request.payload.withUnsafeBytes { try Input(wireBytes: $0) }
+        } catch {
+            throw RPCError(code: .invalidArgument, message: "the request payload is not a valid \(Input.self) message (\(error))")
+        }
+    }
+
+    private static func encode<Output: WireMessage>(_ output: Output, _ context: ServerContext) throws -> ServerResponse {
+        do {
+            return ServerResponse(payload: try output.wireBytes())
+        } catch {
+            context.logger.error("response could not be encoded", metadata: ["error": "\(error)"])
+            throw RPCError(code: .internal, message: "the response could not be encoded")
         }
     }
 

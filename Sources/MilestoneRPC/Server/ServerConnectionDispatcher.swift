@@ -2,9 +2,10 @@ package import Logging
 package import MilestoneWire
 import Synchronization
 
-/// Serves the calls of one connection, whatever carries its frames: decodes each frame, runs handlers
-/// concurrently (one child task per call, in the connection's task group), enforces deadlines, honours
-/// cancels, answers pings, and drains.
+/// Serves the calls of one connection, whatever carries its frames: decodes each frame, answers calls
+/// whose method has an immediate answer on the spot, runs the other handlers concurrently (one child task
+/// per call, in the connection's task group), enforces deadlines, honours cancels, answers pings, and
+/// drains.
 ///
 /// The transport calls ``serve(_:)`` with a function that reads the connection's frames and hands each to
 /// the dispatcher; ``serve(_:)`` returns once reading ended and every call's task has finished. Encoded
@@ -171,15 +172,18 @@ package final class ServerConnectionDispatcher: Sendable {
             logger: self.logger
         )
         let serverRequest = ServerRequest(metadata: metadata, payload: request.payload)
+        // A method with an immediate answer tries it first, here on the reading thread, with no task made.
+        if let immediate = entry.immediateHandler, let result = self.answerImmediately(immediate, serverRequest, context) {
+            if self.table.withLock({ $0.finish(callID: callID) }) != nil {
+                self.sendResponse(callID: callID, requestID: requestID, result, then: self.answered)
+            }
+            return .keepOpen
+        }
         // An immediate task: it starts on this thread (the connection's loop) at once and runs until its
         // first suspension, so a handler that does not suspend (a cache hit, a health check) answers with
         // no hop through the executor's queue; one that waits on I/O continues on the executor as before.
         group.addImmediateTask(executorPreference: self.taskExecutor) {
-            // Cancelled before it started (its deadline passed, the client cancelled, the connection
-            // closed): whoever cancelled it answered, or nobody is to be answered.
-            await cancellation.run {
-                await self.run(entry.handler, serverRequest, context, callID: callID)
-            }
+            await self.run(entry.handler, serverRequest, context, callID: callID, cancellation: cancellation)
         }
         if let deadline {
             let timer = self.scheduler.schedule(after: deadline.remaining) { [self] in
@@ -193,16 +197,26 @@ package final class ServerConnectionDispatcher: Sendable {
         return .keepOpen
     }
 
-    private func run(
+    nonisolated(nonsending) private func run(
         _ handler: Router.Handler,
         _ request: ServerRequest,
         _ context: ServerContext,
-        callID: UInt64
+        callID: UInt64,
+        cancellation: CallCancellation
     ) async {
+        // Cancelled before it started (its deadline passed, the client cancelled, the connection closed):
+        // whoever cancelled it answered, or nobody is to be answered.
+        guard cancellation.attach() else { return }
         let result: Result<ServerResponse, RPCError>
         do {
-            let response = try await Deadline.$current.withValue(context.deadline) {
-                try await handler(request, context)
+            let response: ServerResponse
+            if context.deadline == nil && Deadline.current == nil {
+                // Nothing to set: no task-local record pushed and popped for the call.
+                response = try await handler(request, context)
+            } else {
+                response = try await Deadline.$current.withValue(context.deadline) {
+                    try await handler(request, context)
+                }
             }
             result = .success(response)
         } catch let error as RPCError {
@@ -220,11 +234,31 @@ package final class ServerConnectionDispatcher: Sendable {
             )
             result = .failure(RPCError(code: .internal, message: "internal error (request id \(context.requestID))"))
         }
+        cancellation.detach()
         guard let call = self.table.withLock({ $0.finish(callID: callID) }) else {
             return  // The deadline, a cancel or the connection's end answered it already.
         }
         call.timer?.cancel()
         self.sendResponse(callID: callID, requestID: context.requestID, result, then: self.answered)
+    }
+
+    /// Runs a method's immediate answer: its result, or nil when the asynchronous handler is to answer.
+    private func answerImmediately(
+        _ handler: Router.ImmediateHandler,
+        _ request: ServerRequest,
+        _ context: ServerContext
+    ) -> Result<ServerResponse, RPCError>? {
+        do {
+            return try handler(request, context).map { .success($0) }
+        } catch let error as RPCError {
+            return .failure(error)
+        } catch {
+            context.logger.error(
+                "handler failed with an unexpected error",
+                metadata: ["method": "\(context.method)", "error": "\(String(reflecting: error))"]
+            )
+            return .failure(RPCError(code: .internal, message: "internal error (request id \(context.requestID))"))
+        }
     }
 
     /// The call's deadline passed: cancel its task and answer DEADLINE_EXCEEDED, on the timer's thread.
