@@ -78,6 +78,9 @@ struct CallTests {
             let response = try await test.client.call(TestingV1.Echo.echo, echoRequest(), options: options)
             #expect(response.message.metadataKeys == ["x-request-id", "x-tenant"])
             #expect(response.metadata["x-request-id"] == "req-42")
+            var changed = response
+            changed.metadata = ["x-note": "set by the caller"]
+            #expect(changed.metadata["x-note"] == "set by the caller" && changed.metadata["x-request-id"] == nil)
             let generated = try await test.client.call(TestingV1.Echo.echo, echoRequest())
             #expect(generated.metadata["x-request-id"]?.count == 15, "the server makes a request id when none is sent")
         }

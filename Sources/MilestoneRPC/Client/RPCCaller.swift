@@ -29,10 +29,26 @@ extension RPCCaller {
 /// A successful call's response message and the metadata the server sent with it.
 public struct ClientResponse<Message: WireMessage>: Sendable {
     public var message: Message
-    public var metadata: Metadata
+    /// Made from the response's wire entries when first read (a caller that only wants the message, as
+    /// `unary` does, pays nothing for it).
+    public var metadata: Metadata {
+        get { self.setMetadata ?? Metadata(wireEntries: self.wireMetadata) }
+        set { self.setMetadata = newValue }
+    }
+
+    private var wireMetadata: [RPCV1.MetadataEntry]
+    private var setMetadata: Metadata?
 
     public init(message: Message, metadata: Metadata) {
         self.message = message
-        self.metadata = metadata
+        self.wireMetadata = []
+        self.setMetadata = metadata
+    }
+
+    /// A response with the metadata as they came from the wire.
+    package init(message: Message, wireMetadata: [RPCV1.MetadataEntry]) {
+        self.message = message
+        self.wireMetadata = wireMetadata
+        self.setMetadata = nil
     }
 }

@@ -117,7 +117,7 @@ public final class RPCClient: RPCCaller, Service, Sendable {
                 do {
                     return ClientResponse(
                         message: try response.payload.withUnsafeBytes { try Output(wireBytes: $0) },
-                        metadata: Metadata(wireEntries: response.metadata)
+                        wireMetadata: response.metadata
                     )
                 } catch {
                     throw RPCError(code: .internal, message: "the response is not a valid \(Output.self) message")
