@@ -301,11 +301,6 @@ struct DirectoryStore: Sendable {
         }
     }
 
-    /// The tenant with `slug` and its organization: the hot path, answered from ``ResolveCache`` when it
-    /// can (no database read, no thread hop), from the database otherwise.
-    ///
-    /// The logger is made only when the database is read (a cache hit logs nothing and pays nothing for
-    /// the call's logger).
     /// The tenant with `slug` and its organization when ``ResolveCache`` holds them (nil otherwise: the
     /// database is to be read): synchronous, for the RPC's immediate answer.
     func cachedResolution(slug: String) throws -> (TenantRecord, OrganizationSnapshot?)? {
@@ -314,6 +309,11 @@ struct DirectoryStore: Sendable {
         return (answer.tenant, answer.organization)
     }
 
+    /// The tenant with `slug` and its organization: the hot path, answered from ``ResolveCache`` when it
+    /// can (no database read, no thread hop), from the database otherwise.
+    ///
+    /// The logger is made only when the database is read (a cache hit logs nothing and pays nothing for
+    /// the call's logger).
     func resolveTenant(slug: String, logger: @autoclosure () -> Logger) async throws -> (TenantRecord, OrganizationSnapshot?) {
         guard !slug.isEmpty else { throw DirectoryError.invalid("slug", "is required") }
         let cache = self.database.resolveCache

@@ -3,9 +3,10 @@ import Synchronization
 /// Cancels one call's task from outside it (its deadline, the client's cancel, the connection closing),
 /// although the task is a child of the connection's task group and has no handle.
 ///
-/// The task attaches itself while it runs the handler (``attach()`` … ``detach()``); ``cancel()`` cancels it then, or stops
-/// it from running the handler at all when it comes first. The task is referenced only between attaching
-/// and detaching, both under the lock that ``cancel()`` holds, so it is never touched after it ended.
+/// The task attaches itself while it runs the handler (``attach()`` … ``detach()``); ``cancel()`` cancels
+/// it then, or stops it from running the handler at all when it comes first. The task is referenced only
+/// between attaching and detaching, both under the lock that ``cancel()`` holds, so it is never touched
+/// after it ended.
 package final class CallCancellation: Sendable {
     private enum State {
         /// The task has not started the handler yet.

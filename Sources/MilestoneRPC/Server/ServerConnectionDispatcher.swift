@@ -228,11 +228,7 @@ package final class ServerConnectionDispatcher: Sendable {
                     : RPCError(code: .cancelled, message: "the call was cancelled")
             )
         } catch {
-            context.logger.error(
-                "handler failed with an unexpected error",
-                metadata: ["method": "\(context.method)", "error": "\(String(reflecting: error))"]
-            )
-            result = .failure(RPCError(code: .internal, message: "internal error (request id \(context.requestID))"))
+            result = .failure(Self.unexpected(error, context))
         }
         cancellation.detach()
         guard let call = self.table.withLock({ $0.finish(callID: callID) }) else {
@@ -253,12 +249,17 @@ package final class ServerConnectionDispatcher: Sendable {
         } catch let error as RPCError {
             return .failure(error)
         } catch {
-            context.logger.error(
-                "handler failed with an unexpected error",
-                metadata: ["method": "\(context.method)", "error": "\(String(reflecting: error))"]
-            )
-            return .failure(RPCError(code: .internal, message: "internal error (request id \(context.requestID))"))
+            return .failure(Self.unexpected(error, context))
         }
+    }
+
+    /// A handler's error that is not an ``RPCError``: logged with its details, answered INTERNAL without them.
+    private static func unexpected(_ error: any Error, _ context: ServerContext) -> RPCError {
+        context.logger.error(
+            "handler failed with an unexpected error",
+            metadata: ["method": "\(context.method)", "error": "\(String(reflecting: error))"]
+        )
+        return RPCError(code: .internal, message: "internal error (request id \(context.requestID))")
     }
 
     /// The call's deadline passed: cancel its task and answer DEADLINE_EXCEEDED, on the timer's thread.
