@@ -8,7 +8,7 @@ import MilestoneWire
 import NIOCore
 import NIOPosix
 
-/// `milestone-bench rpc` (the default) and `milestone-bench directory`. Like the services and the tests,
+/// `milestone-bench rpc` (the default), `steps`, `directory`, `identity` and `sessions`. Like the services and the tests,
 /// it uses the default executors (calls run on their connection's event loop through task executor
 /// preferences; nothing is installed globally).
 @main
@@ -16,7 +16,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "milestone-bench",
         abstract: "Benchmarks of the Milestone RPC framework and services.",
-        subcommands: [RPCBench.self, DirectoryBench.self, IdentityBench.self, SessionBench.self],
+        subcommands: [RPCBench.self, StepsBench.self, DirectoryBench.self, IdentityBench.self, SessionBench.self],
         defaultSubcommand: RPCBench.self
     )
 }
@@ -242,5 +242,47 @@ enum AllocationsProcess {
             counts[size] = (rpc, bare)
         }
         return counts
+    }
+}
+
+/// Times the steps of an echo call that are our own code (codec, interceptors, handler), each alone on one
+/// thread: no sockets and no thread hand-offs, so the figures hold still on a noisy machine.
+struct StepsBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "steps",
+        abstract: "Nanoseconds per step of an echo call on one thread (codec, interceptors, handler), without sockets."
+    )
+
+    @Option(help: "Iterations of each step per repetition.")
+    var iterations = 200_000
+
+    @Option(help: "Repetitions of each step; the figure is their median.")
+    var repetitions = 5
+
+    @Option(help: "Payload size in bytes.")
+    var payload = 64
+
+    @Flag(help: "Print one JSON object instead of the table.")
+    var json = false
+
+    func validate() throws {
+        guard self.iterations > 0, self.repetitions > 0, self.payload >= 0 else {
+            throw ValidationError("--iterations and --repetitions take positive numbers, --payload a size of 0 or more")
+        }
+    }
+
+    func run() async throws {
+        let steps = try await CallSteps.measure(payload: self.payload, iterations: self.iterations, repetitions: self.repetitions)
+        let total = steps.reduce(0) { $0 + $1.nanoseconds }
+        if self.json {
+            let fields = steps.map { String(format: #""%@":%.0f"#, $0.name, $0.nanoseconds) }.joined(separator: ",")
+            print(String(format: #"{"payload_bytes":%d,"ns_per_step":{%@},"total_ns":%.0f}"#, self.payload, fields, total))
+            return
+        }
+        print("steps of one echo call (\(self.payload) B), one thread, no sockets: median of \(self.repetitions) × \(self.iterations)")
+        for step in steps {
+            print("  " + step.name.padding(toLength: 48, withPad: " ", startingAt: 0) + String(format: "%7.0f ns", step.nanoseconds))
+        }
+        print("  " + "total".padding(toLength: 48, withPad: " ", startingAt: 0) + String(format: "%7.0f ns", total))
     }
 }

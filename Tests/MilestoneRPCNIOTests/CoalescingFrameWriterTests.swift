@@ -1,6 +1,7 @@
 @testable import MilestoneRPCNIO
 import NIOCore
 import NIOEmbedded
+import Synchronization
 import Testing
 
 @Suite("A connection's frame writer", .timeLimit(.minutes(1)))
@@ -70,4 +71,53 @@ struct CoalescingFrameWriterTests {
         writer.endBatch()
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
     }
+
+    @Test("the buffer kept between flushes is never written into while the channel still holds it")
+    func reusedBuffer() throws {
+        let channel = try self.connectedChannel()
+        let writer = CoalescingFrameWriter(channel: channel)
+        writer.write([1, 2])
+        channel.embeddedEventLoop.run()
+        // The channel still holds the first buffer (nothing read it yet): the next frames go elsewhere.
+        writer.write([3])
+        channel.embeddedEventLoop.run()
+        writer.write([4, 5, 6])
+        channel.embeddedEventLoop.run()
+        #expect(self.frames(in: try channel.readOutbound(as: ByteBuffer.self)) == [[1, 2]])
+        #expect(self.frames(in: try channel.readOutbound(as: ByteBuffer.self)) == [[3]])
+        #expect(self.frames(in: try channel.readOutbound(as: ByteBuffer.self)) == [[4, 5, 6]])
+    }
+
+    @Test("tracked frames are reported once written, counted per flush; untracked ones are not")
+    func trackedFrames() throws {
+        let channel = try self.connectedChannel()
+        let writer = CoalescingFrameWriter(channel: channel)
+        let reported = Reports()
+        writer.onTrackedWritten { count in reported.add(count) }
+        writer.write([1], tracked: true)
+        writer.write([2])
+        writer.write([3], tracked: true)
+        #expect(reported.all == [])
+        channel.embeddedEventLoop.run()
+        #expect(reported.all == [2])
+        writer.write([4])
+        channel.embeddedEventLoop.run()
+        #expect(reported.all == [2])
+        // A write that fails (the connection closed) still reports its tracked frames.
+        writer.write([5], tracked: true)
+        try channel.close().wait()
+        channel.embeddedEventLoop.run()
+        #expect(reported.all == [2, 1])
+    }
+}
+
+/// What a writer reported, from the loop's thread.
+private final class Reports: Sendable {
+    private let counts = Mutex<[Int]>([])
+
+    func add(_ count: Int) {
+        self.counts.withLock { $0.append(count) }
+    }
+
+    var all: [Int] { self.counts.withLock { $0 } }
 }

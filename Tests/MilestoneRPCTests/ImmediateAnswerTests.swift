@@ -64,13 +64,15 @@ struct ImmediateAnswerTests {
             }
         }
         let interceptors: [any ServerInterceptor] = [RequestLoggingInterceptor(), AuthenticationInterceptor(tokens: Self.tokens)] + extraInterceptors
-        return ServerConnectionDispatcher(
+        let dispatcher = ServerConnectionDispatcher(
             pipeline: ServerPipeline(router: router, interceptors: interceptors),
             scheduler: ManualTimerScheduler(),
             peer: "test",
             maxFrameSize: 4 << 20,
             logger: quietLogger
-        ) { bytes, completion in sink.write(bytes, completion) }
+        ) { bytes, answersCall in sink.write(bytes, answersCall) }
+        sink.reportWrites(to: dispatcher)
+        return dispatcher
     }
 
     func call(_ method: Echo, _ text: String, id: UInt64, token: String? = nil) throws -> RPCV1.Frame {

@@ -64,14 +64,16 @@ struct ServerConnectionDispatcherTests {
         router.register(Self.boom, access: .unauthenticated) { _, _ in throw LeakyError() }
         var interceptors: [any ServerInterceptor] = [RequestLoggingInterceptor()]
         if let tokens { interceptors.append(AuthenticationInterceptor(tokens: tokens)) }
-        return ServerConnectionDispatcher(
+        let dispatcher = ServerConnectionDispatcher(
             pipeline: ServerPipeline(router: router, interceptors: interceptors),
             scheduler: scheduler,
             peer: "test",
             maxFrameSize: 4 << 20,
             maxConcurrentCalls: maxConcurrentCalls,
             logger: quietLogger
-        ) { bytes, completion in sink.write(bytes, completion) }
+        ) { bytes, answersCall in sink.write(bytes, answersCall) }
+        sink.reportWrites(to: dispatcher)
+        return dispatcher
     }
 
     @Test("a call is answered with its id, status and the request id")
@@ -145,7 +147,8 @@ struct ServerConnectionDispatcherTests {
         let dispatcher = ServerConnectionDispatcher(
             pipeline: ServerPipeline(router: router, interceptors: []),
             scheduler: ManualTimerScheduler(), peer: "test", maxFrameSize: 4 << 20, logger: quietLogger
-        ) { bytes, completion in sink.write(bytes, completion) }
+        ) { bytes, answersCall in sink.write(bytes, answersCall) }
+        sink.reportWrites(to: dispatcher)
         try await withDispatcher(dispatcher) { send in
             _ = send(requestFrame(id: 1, method: method.name))
             let response = try #require(await sink.waitForResponses(1).first)
@@ -362,7 +365,7 @@ struct ServerConnectionDispatcherTests {
         }
     }
 
-    @Test("authentication: missing, malformed, wrong, wrong role, right; health exempt")
+    @Test("authentication: missing, malformed, padded, wrong, wrong role, right; health exempt")
     func authentication() async throws {
         let tokens = BearerTokens(admin: "admin-token-123", service: "service-token-456")
         let cases: [(metadata: [(String, String)], method: String, expected: RPCV1.StatusCode)] = [
@@ -372,6 +375,10 @@ struct ServerConnectionDispatcherTests {
             ([("authorization", "Bearer service-token-456")], Self.secret.name, .permissionDenied),
             ([("authorization", "Bearer admin-token-123")], Self.secret.name, .ok),
             ([("authorization", "bearer admin-token-123")], Self.secret.name, .ok),
+            ([("authorization", "BEARER   admin-token-123  ")], Self.secret.name, .ok),
+            ([("authorization", "Bearer    ")], Self.secret.name, .unauthenticated),
+            ([("authorization", "Bearer admin-token-123x")], Self.secret.name, .unauthenticated),
+            ([("authorization", "Bearer admin token-123")], Self.secret.name, .unauthenticated),
             ([], HealthV1.Health.check.name, .ok),
         ]
         for (index, testCase) in cases.enumerated() {

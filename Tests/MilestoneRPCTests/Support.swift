@@ -46,35 +46,45 @@ final class FrameSink: Sendable {
     private struct State {
         var frames: [RPCV1.Frame] = []
         var waiters: [(condition: Condition, continuation: CheckedContinuation<Void, Never>)] = []
-        /// Completions not called yet: the "socket" has not taken these bytes.
-        var unwritten: [@Sendable () -> Void] = []
+        /// Responses not reported written yet: the "socket" has not taken these bytes.
+        var unwritten = 0
+        var responsesWritten: (@Sendable (Int) -> Void)?
     }
 
     private let state = Mutex(State())
-    /// When true, written frames stay "unwritten" (their completions wait) until ``completeWrites()``.
+    /// When true, written responses stay "unwritten" (not reported to the dispatcher) until
+    /// ``completeWrites()``.
     let holdsWrites: Bool
 
     init(holdsWrites: Bool = false) {
         self.holdsWrites = holdsWrites
     }
 
-    /// Completes every held write, as a peer that finally reads.
-    func completeWrites() {
-        let completions = self.state.withLock { state in
-            defer { state.unwritten.removeAll() }
-            return state.unwritten
-        }
-        for completion in completions { completion() }
+    /// Reports written responses to `dispatcher`, as the transport does.
+    func reportWrites(to dispatcher: ServerConnectionDispatcher) {
+        self.state.withLock { $0.responsesWritten = { [weak dispatcher] in dispatcher?.responsesWritten($0) } }
     }
 
-    func write(_ bytes: [UInt8], _ completion: (@Sendable () -> Void)?) {
+    /// Completes every held write, as a peer that finally reads.
+    func completeWrites() {
+        let (count, report) = self.state.withLock { state in
+            defer { state.unwritten = 0 }
+            return (state.unwritten, state.responsesWritten)
+        }
+        if count > 0 { report?(count) }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer, _ answersCall: Bool) {
         let frame = try! RPCV1.Frame(wireBytes: bytes)
-        if let completion {
-            if self.holdsWrites {
-                self.state.withLock { $0.unwritten.append(completion) }
-            } else {
-                completion()
+        if answersCall {
+            let report = self.state.withLock { state -> (@Sendable (Int) -> Void)? in
+                if self.holdsWrites {
+                    state.unwritten += 1
+                    return nil
+                }
+                return state.responsesWritten
             }
+            report?(1)
         }
         let ready = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.frames.append(frame)

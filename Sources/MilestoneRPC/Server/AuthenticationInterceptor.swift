@@ -65,9 +65,10 @@ public struct AuthenticationInterceptor: ServerInterceptor {
             guard byte == expected || (expected >= 0x61 && expected <= 0x7A && byte == expected - 0x20) else { return nil }
             index = utf8.index(after: index)
         }
-        var token = header[index...]
-        while token.first == " " { token.removeFirst() }
-        while token.last == " " { token.removeLast() }
-        return token
+        // Spaces trimmed on the UTF-8 view (no Character processing).
+        var end = utf8.endIndex
+        while index < end, utf8[index] == 0x20 { index = utf8.index(after: index) }
+        while index < end, utf8[utf8.index(before: end)] == 0x20 { end = utf8.index(before: end) }
+        return header[index..<end]
     }
 }

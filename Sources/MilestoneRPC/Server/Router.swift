@@ -14,10 +14,18 @@ public struct Router: Sendable {
         public let access: MethodAccess
         public let handler: Handler
         /// The method's immediate answer, if it has one.
-        public internal(set) var immediateHandler: ImmediateHandler?
+        public let immediateHandler: ImmediateHandler?
+
+        @usableFromInline
+        init(access: MethodAccess, handler: @escaping Handler, immediateHandler: ImmediateHandler?) {
+            self.access = access
+            self.handler = handler
+            self.immediateHandler = immediateHandler
+        }
     }
 
-    private(set) var routes: [String: Route] = [:]
+    /// Internal; usable from the inlinable `register` functions.
+    @usableFromInline var routes: [String: Route] = [:]
 
     public init() {}
 
@@ -32,6 +40,10 @@ public struct Router: Sendable {
     /// Registers a typed handler. A request payload that does not decode fails with INVALID_ARGUMENT
     /// before the handler runs; an error the handler throws that is ``RPCErrorConvertible`` becomes its
     /// ``RPCError`` (any other error becomes INTERNAL in the dispatcher).
+    ///
+    /// Inlinable, like ``registerImmediate(_:handler:)``: the handler's decoding and encoding are
+    /// specialized for its message types in the service's module (no generic dispatch per call).
+    @inlinable
     public mutating func register<Input, Output>(
         _ method: WireMethod<Input, Output>,
         access: MethodAccess,
@@ -57,12 +69,15 @@ public struct Router: Sendable {
     ///
     /// Every interceptor takes part through ``ServerInterceptor/interceptImmediately(request:context:next:)``;
     /// one that cannot (the default) sends every call of the server to the asynchronous path.
+    @inlinable
     public mutating func registerImmediate<Input, Output>(
         _ method: WireMethod<Input, Output>,
         handler: @escaping @Sendable (Input, ServerContext) throws -> Output?
     ) {
-        precondition(self.routes[method.name] != nil, "\(method.name) needs its handler registered before its immediate answer")
-        self.routes[method.name]?.immediateHandler = { request, context in
+        guard let route = self.routes[method.name] else {
+            preconditionFailure("\(method.name) needs its handler registered before its immediate answer")
+        }
+        self.routes[method.name] = Route(access: route.access, handler: route.handler, immediateHandler: { request, context in
             let input = try Self.decode(Input.self, request)
             let output: Output?
             do {
@@ -70,12 +85,14 @@ public struct Router: Sendable {
             } catch let error as any RPCErrorConvertible {
                 throw error.rpcError
             }
-            return try output.map { try Self.encode($0, context) }
-        }
+            guard let output else { return nil }
+            return try Self.encode(output, context)
+        })
     }
 
     /// A request payload that does not decode fails with INVALID_ARGUMENT before the handler runs.
-    private static func decode<Input: WireMessage>(_ type: Input.Type, _ request: ServerRequest) throws -> Input {
+    @inlinable
+    static func decode<Input: WireMessage>(_ type: Input.Type, _ request: ServerRequest) throws -> Input {
         do {
             return try request.payload.withUnsafeBytes { try Input(wireBytes: $0) }
         } catch {
@@ -83,13 +100,19 @@ public struct Router: Sendable {
         }
     }
 
-    private static func encode<Output: WireMessage>(_ output: Output, _ context: ServerContext) throws -> ServerResponse {
+    @inlinable
+    static func encode<Output: WireMessage>(_ output: Output, _ context: ServerContext) throws -> ServerResponse {
         do {
             return ServerResponse(payload: try output.wireBytes())
         } catch {
-            context.logger.error("response could not be encoded", metadata: ["error": "\(error)"])
-            throw RPCError(code: .internal, message: "the response could not be encoded")
+            throw Self.unencodable(error, context)
         }
+    }
+
+    @usableFromInline
+    static func unencodable(_ error: any Error, _ context: ServerContext) -> RPCError {
+        context.logger.error("response could not be encoded", metadata: ["error": "\(error)"])
+        return RPCError(code: .internal, message: "the response could not be encoded")
     }
 
     /// Registers every route of `other`, replacing routes of the same name.

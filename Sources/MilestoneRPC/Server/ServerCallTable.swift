@@ -87,9 +87,9 @@ package struct ServerCallTable {
         self.finish(callID: callID)
     }
 
-    /// A response was written: returns the idle waiters to resume, if the table became idle.
-    package mutating func answered() -> [CheckedContinuation<Void, Never>] {
-        self.answering -= 1
+    /// `count` responses were written: returns the idle waiters to resume, if the table became idle.
+    package mutating func answered(count: Int = 1) -> [CheckedContinuation<Void, Never>] {
+        self.answering -= count
         return self.takeIdleWaiters()
     }
 

@@ -9,8 +9,9 @@ import Synchronization
 ///
 /// The transport calls ``serve(_:)`` with a function that reads the connection's frames and hands each to
 /// the dispatcher; ``serve(_:)`` returns once reading ended and every call's task has finished. Encoded
-/// frames go out through the `write` function the transport gives, which calls a response's completion
-/// once its bytes are written: until then the call still counts against the in-flight limit.
+/// frames go out through the `write` function the transport gives, which copies them; the transport calls
+/// ``responsesWritten(_:)`` once responses' bytes are written: until then each answered call still counts
+/// against the in-flight limit.
 package final class ServerConnectionDispatcher: Sendable {
     /// What the transport does with the connection after a frame.
     package enum Outcome: Sendable, Equatable {
@@ -39,8 +40,10 @@ package final class ServerConnectionDispatcher: Sendable {
     private let maxFrameSize: Int
     private let taskExecutor: (any TaskExecutor)?
 
-    /// Writes one encoded frame; calls the completion, if any, once the bytes are written (or cannot be).
-    package typealias Write = @Sendable (_ bytes: [UInt8], _ completion: (@Sendable () -> Void)?) -> Void
+    /// Writes one encoded frame (copying the bytes before it returns). For a frame that answers a call
+    /// (`answersCall`), the transport calls ``responsesWritten(_:)`` once its bytes are written, or cannot
+    /// be (the connection closed).
+    package typealias Write = @Sendable (_ bytes: UnsafeRawBufferPointer, _ answersCall: Bool) -> Void
 
     /// - Parameters:
     ///   - taskExecutor: where the calls' tasks run (the transport's I/O thread), or nil for the default
@@ -175,7 +178,7 @@ package final class ServerConnectionDispatcher: Sendable {
         // A method with an immediate answer tries it first, here on the reading thread, with no task made.
         if let immediate = entry.immediateHandler, let result = self.answerImmediately(immediate, serverRequest, context) {
             if self.table.withLock({ $0.finish(callID: callID) }) != nil {
-                self.sendResponse(callID: callID, requestID: requestID, result, then: self.answered)
+                self.sendResponse(callID: callID, requestID: requestID, result, answersCall: true)
             }
             return .keepOpen
         }
@@ -235,7 +238,7 @@ package final class ServerConnectionDispatcher: Sendable {
             return  // The deadline, a cancel or the connection's end answered it already.
         }
         call.timer?.cancel()
-        self.sendResponse(callID: callID, requestID: context.requestID, result, then: self.answered)
+        self.sendResponse(callID: callID, requestID: context.requestID, result, answersCall: true)
     }
 
     /// Runs a method's immediate answer: its result, or nil when the asynchronous handler is to answer.
@@ -270,7 +273,7 @@ package final class ServerConnectionDispatcher: Sendable {
             callID: callID,
             requestID: requestID,
             .failure(RPCError(code: .deadlineExceeded, message: "the deadline passed before the call finished")),
-            then: self.answered
+            answersCall: true
         )
     }
 
@@ -287,12 +290,13 @@ package final class ServerConnectionDispatcher: Sendable {
     /// Answers an accepted call that never reached a handler.
     private func answerNow(callID: UInt64, requestID: String, _ error: RPCError) {
         guard self.table.withLock({ $0.finish(callID: callID) }) != nil else { return }
-        self.sendResponse(callID: callID, requestID: requestID, .failure(error), then: self.answered)
+        self.sendResponse(callID: callID, requestID: requestID, .failure(error), answersCall: true)
     }
 
-    /// A response was written: the call no longer counts against the in-flight limit.
-    private func answered() {
-        let waiters = self.table.withLock { $0.answered() }
+    /// `count` responses were written (or the connection closed before they could be): their calls no
+    /// longer count against the in-flight limit. Called by the transport.
+    package func responsesWritten(_ count: Int) {
+        let waiters = self.table.withLock { $0.answered(count: count) }
         for waiter in waiters { waiter.resume() }
     }
 
@@ -358,7 +362,7 @@ package final class ServerConnectionDispatcher: Sendable {
         callID: UInt64,
         requestID: String,
         _ result: Result<ServerResponse, RPCError>,
-        then completion: (@Sendable () -> Void)? = nil
+        answersCall: Bool = false
     ) {
         var response = RPCV1.CallResponse()
         response.callID = callID
@@ -375,13 +379,18 @@ package final class ServerConnectionDispatcher: Sendable {
         // Filled only when the response cannot be sent as it is.
         var fallback = RPCV1.CallResponse()
         do {
-            let bytes = try RPCV1.Frame(kind: .response(response)).wireBytes()
-            if bytes.count <= self.maxFrameSize {
-                self.write(bytes, completion)
-                return
+            // Encoded on the stack and copied into the connection's outbound buffer (no array per frame).
+            var oversized: Int?
+            try RPCV1.Frame(kind: .response(response)).withWireBytes { bytes in
+                guard bytes.count <= self.maxFrameSize else {
+                    oversized = bytes.count
+                    return
+                }
+                self.write(bytes, answersCall)
             }
+            guard let oversized else { return }
             fallback.status = .resourceExhausted
-            fallback.message = "the response of \(bytes.count) bytes exceeds the frame limit of \(self.maxFrameSize) bytes"
+            fallback.message = "the response of \(oversized) bytes exceeds the frame limit of \(self.maxFrameSize) bytes"
         } catch {
             // Only a NUL character in a handler's string can make encoding fail.
             fallback.status = .internal
@@ -390,15 +399,15 @@ package final class ServerConnectionDispatcher: Sendable {
         fallback.callID = callID
         fallback.metadata = Metadata().wireEntries(setting: Metadata.Keys.requestID, to: requestID)
         self.logger.error("response not sent", metadata: ["call-id": "\(callID)", "reason": "\(fallback.message)"])
-        self.send(RPCV1.Frame(kind: .response(fallback)), then: completion)
+        self.send(RPCV1.Frame(kind: .response(fallback)), answersCall: answersCall)
     }
 
-    private func send(_ frame: RPCV1.Frame, then completion: (@Sendable () -> Void)? = nil) {
+    private func send(_ frame: RPCV1.Frame, answersCall: Bool = false) {
         do {
-            self.write(try frame.wireBytes(), completion)
+            try frame.withWireBytes { self.write($0, answersCall) }
         } catch {
             self.logger.error("frame could not be encoded", metadata: ["error": "\(error)"])
-            completion?()
+            if answersCall { self.responsesWritten(1) }
         }
     }
 

@@ -40,20 +40,29 @@ final class ClientConnection: Sendable {
         request.timeoutMicros = deadline.map { max($0.remaining.wholeMicroseconds, 1) } ?? 0
         request.metadata = metadata
         request.payload = payload
-        let bytes: [UInt8]
+        // Encoded on the stack and copied into the connection's outbound buffer (no array per frame). A
+        // write to a closed connection is lost; the connection's end then fails the call (UNAVAILABLE).
+        var oversized: Int?
         do {
-            bytes = try RPCV1.Frame(kind: .request(request)).wireBytes()
+            try RPCV1.Frame(kind: .request(request)).withWireBytes { bytes in
+                guard bytes.count <= self.maxFrameSize else {
+                    oversized = bytes.count
+                    return
+                }
+                self.writer.write(bytes)
+            }
         } catch {
             _ = self.calls.withLock { $0.discard(id) }
             throw RPCError(code: .invalidArgument, message: "the request could not be encoded: \(error)")
         }
-        guard bytes.count <= self.maxFrameSize else {
+        if let oversized {
             _ = self.calls.withLock { $0.discard(id) }
             throw RPCError(
                 code: .resourceExhausted,
-                message: "the request of \(bytes.count) bytes exceeds the frame limit of \(self.maxFrameSize) bytes"
+                message: "the request of \(oversized) bytes exceeds the frame limit of \(self.maxFrameSize) bytes"
             )
         }
+        // Set after the write: a response that comes first settles the call, and the timer is then cancelled.
         if let deadline {
             let timer = self.scheduler.schedule(after: deadline.remaining) { [self] in
                 self.settle(id, .failure(RPCError(code: .deadlineExceeded, message: "the deadline passed before a response came")), sendCancel: true)
@@ -62,9 +71,6 @@ final class ClientConnection: Sendable {
                 timer.cancel()
             }
         }
-
-        // A write to a closed connection is lost; the connection's end then fails the call (UNAVAILABLE).
-        self.writer.write(bytes)
         let response = try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: ClientCallTable.Continuation) in
                 switch self.calls.withLock({ $0.wait(id, continuation: continuation) }) {
@@ -175,7 +181,6 @@ final class ClientConnection: Sendable {
 
     /// Writes a frame without waiting (cancels, pings, pongs).
     private func send(_ frame: RPCV1.Frame) {
-        guard let bytes = try? frame.wireBytes() else { return }
-        self.writer.write(bytes)
+        try? frame.withWireBytes { self.writer.write($0) }
     }
 }

@@ -1,7 +1,7 @@
 public import Logging
 public import NIOCore
 public import MilestoneRPC
-public import MilestoneWire
+import MilestoneWire
 public import NIOPosix
 public import ServiceLifecycle
 import Synchronization
@@ -80,21 +80,12 @@ public final class RPCClient: RPCCaller, Service, Sendable {
 
     // MARK: Calls
 
-    /// Calls `method` and returns the response with the server's metadata. Idempotent methods are retried
-    /// on UNAVAILABLE (``RetryPolicy``).
+    /// Sends an encoded request and returns the encoded response with the server's metadata. Idempotent
+    /// methods, and calls with an idempotency key, are retried on UNAVAILABLE (``RetryPolicy``). The
+    /// typed calls (``RPCCaller/call(_:_:options:)``, ``RPCCaller/unary(_:_:options:)``) go through it.
     ///
     /// - Throws: ``RPCError``, always: the server's status, DEADLINE_EXCEEDED, CANCELLED, UNAVAILABLE.
-    public func call<Input, Output>(
-        _ method: WireMethod<Input, Output>,
-        _ request: Input,
-        options: CallOptions = .default
-    ) async throws -> ClientResponse<Output> {
-        let payload: [UInt8]
-        do {
-            payload = try request.wireBytes()
-        } catch {
-            throw RPCError(code: .invalidArgument, message: "the request could not be encoded: \(error)")
-        }
+    public func call(_ request: EncodedRequest, options: CallOptions) async throws -> EncodedResponse {
         let timeout = options.timeout ?? self.configuration.defaultTimeout
         let deadline = Deadline.earliest(timeout.map { Deadline.after($0) }, Deadline.current)
         let metadata: [RPCV1.MetadataEntry]
@@ -107,27 +98,20 @@ public final class RPCClient: RPCCaller, Service, Sendable {
             }
             metadata = chosen.wireEntries
         }
-        let retryable = method.isIdempotent || options.idempotencyKey != nil
+        let retryable = request.isIdempotent || options.idempotencyKey != nil
         let retryPolicy = options.retries && retryable ? self.configuration.retry : .none
         var generator = SystemRandomNumberGenerator()
         var attempt = 1
         while true {
             do {
-                let response = try await self.attempt(method.name, payload, metadata, deadline)
-                do {
-                    return ClientResponse(
-                        message: try response.payload.withUnsafeBytes { try Output(wireBytes: $0) },
-                        wireMetadata: response.metadata
-                    )
-                } catch {
-                    throw RPCError(code: .internal, message: "the response is not a valid \(Output.self) message")
-                }
+                let response = try await self.attempt(request.method, request.payload, metadata, deadline)
+                return EncodedResponse(payload: response.payload, wireMetadata: response.metadata)
             } catch let error as RPCError where retryPolicy.shouldRetry(error.code, attempt: attempt) {
                 let delay = retryPolicy.backoff(afterAttempt: attempt, using: &generator)
                 if let deadline, deadline.remaining <= delay { throw error }
                 self.logger.debug(
                     "retrying",
-                    metadata: ["method": "\(method.name)", "attempt": "\(attempt)", "error": "\(error)"]
+                    metadata: ["method": "\(request.method)", "attempt": "\(attempt)", "error": "\(error)"]
                 )
                 do {
                     try await Task.sleep(for: delay)

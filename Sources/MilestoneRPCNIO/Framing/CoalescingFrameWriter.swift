@@ -3,24 +3,31 @@ import Synchronization
 
 /// Writes encoded frames to a channel, flushing once for all the frames written in the same event-loop
 /// tick, so that many concurrent calls share one system call (a client's frames written on its loop go out
-/// at once). A frame may carry a completion, called once its bytes have left for the socket (or the write
-/// failed because the connection closed).
+/// at once). Frames written as `tracked` are counted, and the count given to the ``onTrackedWritten(_:)``
+/// handler once their bytes have left for the socket (or the write failed because the connection closed).
 final class CoalescingFrameWriter: Sendable {
-    typealias Completion = @Sendable () -> Void
+    typealias WrittenHandler = @Sendable (_ frames: Int) -> Void
 
     private struct Pending {
-        var frames: [[UInt8]] = []
-        var completions: [Completion] = []
+        /// The frames waiting, each behind its length, in the buffer the next flush writes. Between flushes
+        /// the buffer of the last one is kept (``spare``) and written into again: no allocation per flush
+        /// once the socket has taken the bytes.
+        var buffer: ByteBuffer?
+        var spare: ByteBuffer?
+        var frames = 0
+        /// Tracked frames in `buffer`.
+        var tracked = 0
+        var writtenHandler: WrittenHandler?
         var flushScheduled = false
         /// Between ``beginBatch(frames:)`` and ``endBatch()``: frames wait for the batch's end, or until a
         /// part of the batch (``partFrames``) or 64 KiB wait.
         var batching = false
         var partFrames = 0
-        var pendingBytes = 0
-        /// Emptied arrays of the last flush, kept for their capacity (no allocation per flush).
-        var spareFrames: [[UInt8]] = []
-        var spareCompletions: [Completion] = []
     }
+
+    /// A flushed buffer larger than this is not kept for the next flush (one large response does not
+    /// hold its memory for the connection's life).
+    static let maxSpareCapacity = 64 * 1024
 
     private let channel: any Channel
     private let pending = Mutex(Pending())
@@ -37,19 +44,30 @@ final class CoalescingFrameWriter: Sendable {
         self.immediateOnLoop = immediateOnLoop
     }
 
-    /// Queues one frame's bytes (without the length prefix, which the writer adds).
-    func write(_ bytes: [UInt8], completion: Completion? = nil) {
+    /// Called with the number of tracked frames each time some have been written (or their write failed).
+    func onTrackedWritten(_ handler: @escaping WrittenHandler) {
+        self.pending.withLock { $0.writtenHandler = handler }
+    }
+
+    /// Queues one frame's bytes (without the length prefix, which the writer adds); they are copied
+    /// before this returns. A `tracked` frame is counted for the ``onTrackedWritten(_:)`` handler.
+    func write(_ bytes: UnsafeRawBufferPointer, tracked: Bool = false) {
         let immediate = self.immediateOnLoop && self.channel.eventLoop.inEventLoop
         enum Next { case nothing, scheduleFlush, flushNow }
         let next = self.pending.withLock { pending -> Next in
-            pending.frames.append(bytes)
-            if let completion { pending.completions.append(completion) }
-            pending.pendingBytes += bytes.count
+            // Taken out of the state while written, so that its storage is not shared (no copy on write).
+            var buffer = self.takeBuffer(&pending, capacity: 4 + bytes.count)
+            buffer.writeInteger(UInt32(bytes.count))
+            buffer.writeBytes(bytes)
+            let written = buffer.readableBytes
+            pending.buffer = consume buffer
+            pending.frames += 1
+            if tracked { pending.tracked += 1 }
             if immediate {
                 return .flushNow
             }
             if pending.batching {
-                return pending.frames.count >= pending.partFrames || pending.pendingBytes >= 65_536 ? .flushNow : .nothing
+                return pending.frames >= pending.partFrames || written >= 65_536 ? .flushNow : .nothing
             }
             if pending.flushScheduled { return .nothing }
             pending.flushScheduled = true
@@ -65,6 +83,23 @@ final class CoalescingFrameWriter: Sendable {
         case .flushNow:
             self.flushOnLoop()
         }
+    }
+
+    /// Queues one frame's bytes (without the length prefix).
+    func write(_ bytes: [UInt8], tracked: Bool = false) {
+        bytes.withUnsafeBytes { self.write($0, tracked: tracked) }
+    }
+
+    /// The buffer being filled; or the one kept from the last flush, emptied; or a new one.
+    private func takeBuffer(_ pending: inout Pending, capacity: Int) -> ByteBuffer {
+        if let buffer = pending.buffer.take() { return buffer }
+        guard var spare = pending.spare.take() else {
+            return self.channel.allocator.buffer(capacity: max(capacity, 1024))
+        }
+        // Emptied in place once the socket has taken its bytes (the channel released it); otherwise this
+        // makes a new storage and the channel keeps the old one.
+        spare.clear()
+        return spare
     }
 
     /// Frames written from now until ``endBatch()`` go out without a flush scheduled for the tick's end:
@@ -86,7 +121,7 @@ final class CoalescingFrameWriter: Sendable {
     func endBatch() {
         let waiting = self.pending.withLock { pending in
             pending.batching = false
-            return !pending.frames.isEmpty
+            return pending.frames > 0
         }
         if waiting {
             self.flushOnLoop()
@@ -102,44 +137,26 @@ final class CoalescingFrameWriter: Sendable {
     }
 
     private func flush() {
-        var (frames, completions) = self.pending.withLock { pending -> ([[UInt8]], [Completion]) in
+        let (taken, tracked, handler) = self.pending.withLock { pending -> (ByteBuffer?, Int, WrittenHandler?) in
             pending.flushScheduled = false
-            var taken: ([[UInt8]], [Completion]) = ([], [])
-            pending.pendingBytes = 0
-            swap(&taken.0, &pending.frames)
-            swap(&taken.1, &pending.completions)
-            swap(&pending.frames, &pending.spareFrames)
-            swap(&pending.completions, &pending.spareCompletions)
-            return taken
+            pending.frames = 0
+            defer { pending.tracked = 0 }
+            return (pending.buffer.take(), pending.tracked, pending.writtenHandler)
         }
-        defer {
-            frames.removeAll(keepingCapacity: true)
-            completions.removeAll(keepingCapacity: true)
-            self.pending.withLock { pending in
-                swap(&pending.spareFrames, &frames)
-                swap(&pending.spareCompletions, &completions)
-            }
-        }
-        guard !frames.isEmpty else { return }
-        // Every frame of this tick, each behind its 4-byte big-endian length, in one buffer: one allocation
-        // and one pipeline write per flush, whatever the number of calls.
-        let total = frames.reduce(0) { $0 + 4 + $1.count }
-        var buffer = self.channel.allocator.buffer(capacity: total)
-        for frame in frames {
-            buffer.writeInteger(UInt32(frame.count))
-            buffer.writeBytes(frame)
-        }
-        if completions.isEmpty {
-            self.channel.write(buffer, promise: nil)
-        } else {
+        guard let buffer = taken else { return }
+        // Every frame since the last flush, each behind its 4-byte big-endian length, in one buffer: one
+        // pipeline write per flush, whatever the number of calls.
+        if tracked > 0, let handler {
             // Called once the bytes have left for the socket (or the write failed: the connection closed).
             let promise = self.channel.eventLoop.makePromise(of: Void.self)
-            let written = completions
-            promise.futureResult.whenComplete { _ in
-                for completion in written { completion() }
-            }
+            promise.futureResult.whenComplete { _ in handler(tracked) }
             self.channel.write(buffer, promise: promise)
+        } else {
+            self.channel.write(buffer, promise: nil)
         }
         self.channel.flush()
+        if buffer.capacity <= Self.maxSpareCapacity {
+            self.pending.withLock { $0.spare = buffer }
+        }
     }
 }

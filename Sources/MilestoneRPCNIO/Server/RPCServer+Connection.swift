@@ -29,9 +29,10 @@ extension RPCServer {
             maxFrameSize: self.configuration.maxFrameSize,
             maxConcurrentCalls: self.configuration.maxConcurrentCallsPerConnection,
             logger: logger
-        ) { bytes, completion in
-            writer.write(bytes, completion: completion)
+        ) { bytes, answersCall in
+            writer.write(bytes, tracked: answersCall)
         }
+        writer.onTrackedWritten { count in dispatcher.responsesWritten(count) }
         switch admission {
         case .admitted:
             break

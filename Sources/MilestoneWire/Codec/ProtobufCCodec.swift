@@ -15,6 +15,24 @@ enum ProtobufCCodec {
         }
     }
 
+    /// Encodes `message` into temporary memory (on the stack when it fits) and lends the bytes to `body`:
+    /// no array is made for a frame that is copied into an outbound buffer at once.
+    static func withEncoded<Message: ProtobufCBridged>(
+        _ message: Message,
+        _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        try withUnsafeTemporaryAllocation(byteCount: scratchBytes, alignment: 16) { scratch in
+            let arena = CArena(scratch: scratch)
+            defer { arena.release() }
+            let c = cpc_message(try message.makeCMessage(in: arena))
+            let size = protobuf_c_message_get_packed_size(c)
+            return try withUnsafeTemporaryAllocation(byteCount: max(size, 1), alignment: 1) { bytes in
+                let count = size == 0 ? 0 : protobuf_c_message_pack(c, bytes.baseAddress)
+                return try body(UnsafeRawBufferPointer(rebasing: bytes[..<count]))
+            }
+        }
+    }
+
     static func decode<Message: ProtobufCBridged>(
         _ type: Message.Type,
         from bytes: UnsafeRawBufferPointer
