@@ -1,6 +1,7 @@
 import Logging
 import MilestoneEchoService
 import MilestoneRPC
+import MilestoneRPCNIO
 import MilestoneWire
 import NIOCore
 import Synchronization
@@ -20,13 +21,12 @@ package enum CallSteps {
     package static func measure(payload: Int, iterations: Int, repetitions: Int) async throws -> [Step] {
         let token = "bench-token-\(UInt64.random(in: .min ... .max))"
         let logger = Logger(label: "milestone.bench") { _ in SwiftLogNoOpLogHandler() }
-        // The server's pipeline as RPCServer composes it: request logging, then bearer-token authentication.
-        let pipeline = ServerPipeline(
+        // The server's pipeline, composed as RPCServer composes it (request logging, then authentication).
+        let pipeline = RPCServer.pipeline(
+            configuration: RPCServerConfiguration(authentication: .bearerTokens(BearerTokens(admin: nil, service: token))),
             router: Router(services: [EchoService(access: .adminOrService)]),
-            interceptors: [
-                RequestLoggingInterceptor(),
-                AuthenticationInterceptor(tokens: BearerTokens(admin: nil, service: token)),
-            ]
+            health: HealthService(),
+            interceptors: []
         )
         let written = Mutex(ByteBuffer())
         let dispatcher = ServerConnectionDispatcher(

@@ -38,6 +38,13 @@ struct ServerStructureTests {
         #expect(lifecycle.requestShutdown() == nil, "shutdown happens once")
     }
 
+    @Test("a server registers its services' immediate answers, its own health check's too")
+    func immediateAnswersRegistered() {
+        let server = RPCServer(configuration: .unauthenticated, services: [EchoService()], logger: testLogger)
+        #expect(server.pipeline.entry(for: HealthV1.Health.check.name)?.immediateHandler != nil)
+        #expect(server.pipeline.entry(for: TestingV1.Echo.echo.name)?.immediateHandler != nil)
+    }
+
     @Test("shutdown requested while binding closes the listener as soon as it is bound")
     func shutdownWhileBinding() {
         var lifecycle = RPCServerLifecycle<String>()

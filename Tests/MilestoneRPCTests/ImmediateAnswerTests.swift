@@ -15,10 +15,6 @@ struct ImmediateAnswerTests {
     static let guarded = Echo(name: "test.v1.T/Guarded", idempotency: .unknown)
     static let tokens = BearerTokens(admin: "admin-token-123", service: "service-token-456")
 
-    struct LeakyError: Error, CustomStringConvertible {
-        var description: String { "password=hunter2" }
-    }
-
     /// Which path answered each call, in order.
     final class Paths: Sendable {
         let taken = Mutex<[String]>([])

@@ -13,10 +13,6 @@ struct ServerConnectionDispatcherTests {
     static let boom = Check(name: "test.v1.T/Boom", idempotency: .unknown)
     static let gated = Check(name: "test.v1.T/Gated", idempotency: .unknown)
 
-    struct LeakyError: Error, CustomStringConvertible {
-        var description: String { "password=hunter2" }
-    }
-
     /// Observations of the handlers of one dispatcher.
     final class Probe: Sendable {
         /// A slow handler started.

@@ -39,6 +39,11 @@ final class ManualTimerScheduler: CallTimerScheduler {
     }
 }
 
+/// An error whose description holds a secret: it must never reach a response.
+struct LeakyError: Error, CustomStringConvertible {
+    var description: String { "password=hunter2" }
+}
+
 /// Collects the frames a dispatcher writes; tests await what they expect (no polling).
 final class FrameSink: Sendable {
     private typealias Condition = @Sendable ([RPCV1.Frame]) -> Bool

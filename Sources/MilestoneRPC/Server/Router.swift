@@ -32,9 +32,14 @@ public struct Router: Sendable {
     /// A router holding every method of `services`.
     public init(services: [any RegistrableRPCService]) {
         for service in services {
-            service.registerMethods(with: &self)
-            service.registerImmediateMethods(with: &self)
+            self.add(service)
         }
+    }
+
+    /// Registers every method of `service`, with its immediate answers.
+    public mutating func add(_ service: any RegistrableRPCService) {
+        service.registerMethods(with: &self)
+        service.registerImmediateMethods(with: &self)
     }
 
     /// Registers a typed handler. A request payload that does not decode fails with INVALID_ARGUMENT

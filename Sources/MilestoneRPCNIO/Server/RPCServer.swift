@@ -56,18 +56,28 @@ public final class RPCServer: Service, Sendable {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger
     ) {
+        self.configuration = configuration
+        self.health = health
+        self.pipeline = Self.pipeline(configuration: configuration, router: router, health: health, interceptors: interceptors)
+        self.logger = logger
+        self.eventLoopGroup = eventLoopGroup
+    }
+
+    /// The handlers a server runs: `router`'s and `health`'s methods, wrapped in request logging, then
+    /// authentication (when `configuration` has tokens), then `interceptors`.
+    package static func pipeline(
+        configuration: RPCServerConfiguration,
+        router: Router,
+        health: HealthService,
+        interceptors: [any ServerInterceptor]
+    ) -> ServerPipeline {
         var router = router
-        health.registerMethods(with: &router)
+        router.add(health)
         var all: [any ServerInterceptor] = [RequestLoggingInterceptor()]
         if case .bearerTokens(let tokens) = configuration.authentication {
             all.append(AuthenticationInterceptor(tokens: tokens))
         }
-        all += interceptors
-        self.configuration = configuration
-        self.health = health
-        self.pipeline = ServerPipeline(router: router, interceptors: all)
-        self.logger = logger
-        self.eventLoopGroup = eventLoopGroup
+        return ServerPipeline(router: router, interceptors: all + interceptors)
     }
 
     /// The address the server listens on, once ``run()`` has bound it (with the real port when the
