@@ -276,6 +276,10 @@ struct IDTokenRefusalTests {
         Forgery(name: "no nonce", reason: "nonce", mint: claims { $0["nonce"] = nil }),
         Forgery(name: "no oid", reason: "object id", mint: claims { $0["oid"] = nil }),
         Forgery(name: "aud as an array without the client", reason: "audience", mint: claims { $0["aud"] = ["someone-else"] }),
+        Forgery(name: "azp naming another client", reason: "authorized party (azp)", mint: claims {
+            $0["aud"] = [appID, "someone-else"]
+            $0["azp"] = "someone-else"
+        }),
         Forgery(name: "not a JWT", reason: "not a signed JWT") { _ in "not.a-jwt" },
     ]
 
@@ -315,11 +319,16 @@ struct IDTokenRefusalTests {
         }
     }
 
-    @Test("an aud array holding the client id is accepted")
+    @Test("an aud array holding the client id is accepted, with or without azp naming the client")
     func audienceArray() async throws {
         try await withSignIn { fixture throws in
             fixture.emulator.forgeIDTokens(Self.claims { $0["aud"] = ["someone-else", appID] })
             #expect(try await fixture.signIn().created)
+            fixture.emulator.forgeIDTokens(Self.claims {
+                $0["aud"] = ["someone-else", appID]
+                $0["azp"] = appID
+            })
+            #expect(try await fixture.signIn().created == false)
         }
     }
 }

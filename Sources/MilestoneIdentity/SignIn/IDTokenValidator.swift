@@ -12,7 +12,7 @@ struct IDTokenExpectations: Sendable {
     var directoryTenantID: String?
 }
 
-/// Validates ID tokens: RS256 only, the key by `kid` from the JWKS cache, then `iss`, `aud`, `exp`, `nbf`,
+/// Validates ID tokens: RS256 only, the key by `kid` from the JWKS cache, then `iss`, `aud`, `azp`, `exp`, `nbf`,
 /// `iat` (within `skew`), `nonce`, and for Entra `tid` and `oid`.
 struct IDTokenValidator: Sendable {
     let keys: JWKSCache
@@ -37,6 +37,10 @@ struct IDTokenValidator: Sendable {
         }
         guard token.audiences.contains(expected.clientID) else {
             throw IDTokenError.claim("audience (aud)", "does not include the client id \(expected.clientID)")
+        }
+        // OpenID Connect Core 3.1.3.7: the authorized party, when named, is this client.
+        if let azp = token.string("azp"), azp != expected.clientID {
+            throw IDTokenError.claim("authorized party (azp)", "is not the client id \(expected.clientID)")
         }
         let seconds = Double(now) / 1_000_000
         let skew = Double(self.skew.components.seconds)
