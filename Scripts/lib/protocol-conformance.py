@@ -312,6 +312,8 @@ class Checks:
         self.violation("a response frame sent by a client", Connection.framed(response), "INVALID_ARGUMENT", "response")
         self.violation("bytes that are not a Frame", struct.pack(">I", 3) + b"\xff\xff\xff", "INVALID_ARGUMENT", "malformed")
         self.violation("a length prefix above the 4 MiB limit", struct.pack(">I", 0x7FFFFFF0), "RESOURCE_EXHAUSTED", "4194304")
+        amplifying = request(1, HEALTH_CHECK, metadata=[("", "")] * 2_000_000)
+        self.violation("a 4 MB frame of 2,000,000 empty metadata entries", Connection.framed(amplifying), "INVALID_ARGUMENT", "1024")
         nul = Connection.framed(request(1, HEALTH_CHECK + "\x00junk"))
         self.violation("a NUL in the method", nul, "INVALID_ARGUMENT", "NUL")
         # The connection closing inside a frame costs nothing but that connection.

@@ -138,19 +138,52 @@ struct HostileClientTests {
     @Test("a string holding NUL is refused, not cut: a method name in the envelope closes the connection")
     func nulInEnvelope() async throws {
         try await self.withServer(.unauthenticated) { _, endpoint in
-            let raw = try await RawConnection.connect(to: endpoint)
-            // Frame{request{call_id: 1, method: "milestone.health.v1.Health/Check\0junk"}}, encoded by hand.
-            let method = Array("milestone.health.v1.Health/Check\u{0}junk".utf8)
-            let request: [UInt8] = [0x08, 0x01, 0x12, UInt8(method.count)] + method
-            let frame: [UInt8] = [0x0A, UInt8(request.count)] + request
-            let framed = withUnsafeBytes(of: UInt32(frame.count).bigEndian, Array.init) + frame
-            let answered = try await raw.use { reader, writer in
-                try await writer.write(ByteBuffer(bytes: framed))
-                return try await reader.untilClosed()
-            }
+            let answered = try await Self.sendRequest(method: "milestone.health.v1.Health/Check\u{0}junk", to: endpoint)
             #expect(answered.compactMap(\.response).isEmpty, "Check must not run")
             #expect(answered.last?.goAway?.status == .invalidArgument)
             #expect(answered.last?.goAway?.message.contains("NUL") == true)
         }
+    }
+
+    @Test("a 4 MB frame of empty metadata entries is refused before it is decoded; the server serves on")
+    func amplifyingFrame() async throws {
+        try await self.withServer(.unauthenticated) { _, endpoint in
+            // 2,000,000 × metadata {}: 4 MB that protobuf-c would turn into hundreds of MB of structs (2
+            // bytes per entry on the wire).
+            let entries = Array([[UInt8]](repeating: [0x22, 0x00], count: 2_000_000).joined())
+            let answered = try await Self.sendRequest(method: "milestone.health.v1.Health/Check", then: entries, to: endpoint)
+            #expect(answered.compactMap(\.response).isEmpty, "Check must not run")
+            #expect(answered.last?.goAway?.status == .invalidArgument)
+            #expect(answered.last?.goAway?.message.contains("more than 1024 entries") == true, "\(String(describing: answered.last))")
+
+            let status = try await withRPCClient(endpoint, logger: testLogger) { client in
+                try await HealthV1.Health.Client(client).check().status
+            }
+            #expect(status == .serving)
+        }
+    }
+
+    /// Sends `Frame{request{call_id: 1, method, <fields>}}`, encoded by hand (what our encoder refuses to
+    /// make), and returns what the server sent until it closed the connection.
+    static func sendRequest(method: String, then fields: [UInt8] = [], to endpoint: Endpoint) async throws -> [RPCV1.Frame] {
+        let methodBytes = Array(method.utf8)
+        let request = [0x08, 0x01, 0x12] + varint(methodBytes.count) + methodBytes + fields
+        let frame = [0x0A] + varint(request.count) + request
+        let framed = withUnsafeBytes(of: UInt32(frame.count).bigEndian, Array.init) + frame
+        let raw = try await RawConnection.connect(to: endpoint)
+        return try await raw.use { reader, writer in
+            try await writer.write(ByteBuffer(bytes: framed))
+            return try await reader.untilClosed()
+        }
+    }
+
+    static func varint(_ value: Int) -> [UInt8] {
+        var value = UInt64(value)
+        var bytes: [UInt8] = []
+        while value >= 0x80 {
+            bytes.append(UInt8(value & 0x7F) | 0x80)
+            value >>= 7
+        }
+        return bytes + [UInt8(value)]
     }
 }

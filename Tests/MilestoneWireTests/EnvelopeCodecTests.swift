@@ -92,6 +92,56 @@ struct EnvelopeCodecTests {
         #expect(back == request)
     }
 
+    @Test("a frame holds at most 1,024 entries of repeated or unknown fields per message; more are refused before decoding")
+    func envelopeEntryCap() throws {
+        func frame(metadata count: Int) throws -> [UInt8] {
+            var request = RPCV1.CallRequest()
+            request.callID = 1
+            request.metadata = (0..<count).map { _ in entry("", "") }
+            return try RPCV1.Frame(kind: .request(request)).wireBytes()
+        }
+        #expect(RPCV1.Frame.maxRepeatedEntries == 1_024)
+        let atCap = try RPCV1.Frame(wireBytes: try frame(metadata: 1_024))
+        guard case .request(let request) = atCap.kind else { Issue.record("not a request: \(atCap)"); return }
+        #expect(request.metadata.count == 1_024)
+
+        let over = #expect(throws: WireError.self) { try RPCV1.Frame(wireBytes: try frame(metadata: 1_025)) }
+        #expect(over?.code == .malformedMessage)
+        #expect(over?.message.contains("more than 1024 entries") == true, "\(String(describing: over))")
+        #expect(over?.message.contains("metadata") == true)
+
+        // A request of 1,025 unknown fields (number 15, varint 0): protobuf-c would keep each one.
+        let unknown = Array([[UInt8]](repeating: [0x78, 0x00], count: 1_025).joined())
+        let body: [UInt8] = [0x08, 0x01] + unknown
+        var bytes: [UInt8] = [0x0A] + varint(body.count) + body
+        let refused = #expect(throws: WireError.self) { try RPCV1.Frame(wireBytes: bytes) }
+        #expect(refused?.message.contains("unknown fields") == true, "\(String(describing: refused))")
+        bytes = [0x0A] + varint(2 + 1_000 * 2) + [0x08, 0x01] + Array(unknown.prefix(1_000 * 2))
+        #expect(try RPCV1.Frame(wireBytes: bytes).kind != nil)
+    }
+
+    @Test("decoding takes at most 16 times the input's size from the heap: empty entries are refused, real messages pass")
+    func decodingHeapLimit() throws {
+        // 100,000 empty tenants: 200 KB that protobuf-c would make into 100,000 structs and pointers.
+        let empties = Array([[UInt8]](repeating: [0x0A, 0x00], count: 100_000).joined())
+        let error = #expect(throws: WireError.self) { try DirectoryV1.ListTenantsResponse(wireBytes: empties) }
+        #expect(error?.code == .malformedMessage)
+        #expect(error?.message.contains("would take more than") == true, "\(String(describing: error))")
+
+        var page = DirectoryV1.ListTenantsResponse()
+        page.tenants = (0..<500).map { index in
+            var tenant = DirectoryV1.Tenant()
+            tenant.id = "tnt_\(index)_0123456789abcdef"
+            tenant.slug = "tenant-\(index)"
+            tenant.displayName = "Tenant \(index)"
+            tenant.organizationID = "org_0123456789abcdef"
+            tenant.version = 1
+            return tenant
+        }
+        page.nextPageToken = String(repeating: "t", count: 120)
+        #expect(try DirectoryV1.ListTenantsResponse(wireBytes: try page.wireBytes()) == page)
+    }
+
     @Test("the bytes are protobuf's: a developer with any runtime reads them")
     func knownBytes() throws {
         var cancel = RPCV1.CallCancel()
@@ -223,4 +273,16 @@ extension WireMessage {
         configure(&message)
         return message
     }
+}
+
+/// The protobuf varint encoding of `value`.
+private func varint(_ value: Int) -> [UInt8] {
+    var value = UInt64(value)
+    var bytes: [UInt8] = []
+    repeat {
+        let low = UInt8(value & 0x7F)
+        value >>= 7
+        bytes.append(value == 0 ? low : low | 0x80)
+    } while value != 0
+    return bytes
 }

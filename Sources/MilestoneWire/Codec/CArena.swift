@@ -16,14 +16,29 @@ struct ScratchAllocator {
     private var used = 0
     /// Allocations that did not fit the scratch space, freed by ``release()``.
     private var allocations: [UnsafeMutableRawPointer] = []
+    private let heapLimit: Int
+    private var heapBytes = 0
+    /// An allocation was refused by ``allocateWithinLimit(bytes:)``.
+    private(set) var exceededHeapLimit = false
 
-    /// - Parameter scratch: memory to allocate from before the heap (its lifetime must cover this one's use).
-    init(scratch: UnsafeMutableRawBufferPointer?) {
+    /// - Parameters:
+    ///   - scratch: memory to allocate from before the heap (its lifetime must cover this one's use).
+    ///   - heapLimit: the most bytes ``allocateWithinLimit(bytes:)`` takes from the heap in all.
+    init(scratch: UnsafeMutableRawBufferPointer?, heapLimit: Int = .max) {
         self.scratch = scratch
+        self.heapLimit = heapLimit
     }
 
     /// `bytes` bytes aligned to 16.
     mutating func allocate(bytes: Int) -> UnsafeMutableRawPointer {
+        guard let pointer = self.allocateWithinLimit(bytes: bytes) else {
+            fatalError("out of memory allocating \(bytes) bytes")
+        }
+        return pointer
+    }
+
+    /// `bytes` bytes aligned to 16, or nil when the heap limit (or the heap) refuses them.
+    mutating func allocateWithinLimit(bytes: Int) -> UnsafeMutableRawPointer? {
         let bytes = max(bytes, 1)
         if let scratch, let base = scratch.baseAddress {
             let start = (self.used + 15) & ~15
@@ -32,9 +47,11 @@ struct ScratchAllocator {
                 return base + start
             }
         }
-        guard let pointer = malloc(bytes) else {
-            fatalError("out of memory allocating \(bytes) bytes")
+        guard bytes <= self.heapLimit - self.heapBytes, let pointer = malloc(bytes) else {
+            self.exceededHeapLimit = true
+            return nil
         }
+        self.heapBytes += bytes
         self.allocations.append(pointer)
         return pointer
     }
@@ -45,6 +62,7 @@ struct ScratchAllocator {
         }
         self.allocations.removeAll()
         self.used = 0
+        self.heapBytes = 0
     }
 }
 

@@ -10,3 +10,11 @@ extension RPCV1.Frame {
         try ProtobufCCodec.withEncoded(self, body)
     }
 }
+
+extension RPCV1.Frame {
+    /// The envelope's repeated fields and unknown fields hold at most 1,024 entries in one message: a call's
+    /// metadata may have 64 entries (more are answered INVALID_ARGUMENT), and a frame holding more than
+    /// 1,024 is refused as malformed before it is decoded, so that a peer cannot make a frame of empty
+    /// entries take tens of times its size in memory.
+    public static var maxRepeatedEntries: Int { 1_024 }
+}

@@ -13,9 +13,17 @@ protocol ProtobufCBridged: WireMessage {
 
     /// Writes this value into an initialised struct, allocating strings, bytes and sub-messages in `arena`.
     func fill(_ c: UnsafeMutablePointer<CStruct>, in arena: CArena) throws
+
+    /// See the default in the extension below.
+    static var maxRepeatedEntries: Int { get }
 }
 
 extension ProtobufCBridged {
+    /// The most entries of repeated fields and unknown fields one message of this type (or nested in it)
+    /// may hold on the wire; more are refused before decoding. No cap by default: the heap limit of
+    /// decoding (16 times the input's size) bounds what a message can take.
+    static var maxRepeatedEntries: Int { .max }
+
     /// An initialised struct holding this value, owned by `arena`.
     func makeCMessage(in arena: CArena) throws -> UnsafeMutablePointer<CStruct> {
         let message = arena.message(CStruct.self, descriptor: Self.cDescriptor)
