@@ -120,6 +120,16 @@ struct EnvelopeCodecTests {
         #expect(try RPCV1.Frame(wireBytes: bytes).kind != nil)
     }
 
+    @Test("any message holds at most 1,024 unknown fields (a newer peer's additions); more are refused before decoding")
+    func unknownFieldCap() throws {
+        // A health check request of unknown fields (number 15, varint 0).
+        let fields = { (count: Int) in Array([[UInt8]](repeating: [0x78, 0x00], count: count).joined()) }
+        #expect(try HealthV1.HealthCheckRequest(wireBytes: fields(1_024)) == HealthV1.HealthCheckRequest())
+        let error = #expect(throws: WireError.self) { try HealthV1.HealthCheckRequest(wireBytes: fields(1_025)) }
+        #expect(error?.code == .malformedMessage)
+        #expect(error?.message.contains("more than 1024 entries of repeated or unknown fields (unknown fields)") == true, "\(String(describing: error))")
+    }
+
     @Test("decoding takes at most 16 times the input's size from the heap: empty entries are refused, real messages pass")
     func decodingHeapLimit() throws {
         // 100,000 empty tenants: 200 KB that protobuf-c would make into 100,000 structs and pointers.

@@ -11,7 +11,8 @@ internal import CProtobufC
 ///   pointer, a C struct and a Swift value once decoded — some 40 times their size; an unknown field is
 ///   kept by protobuf-c as a record and a copy. A message type may cap the entries of repeated fields and
 ///   unknown fields one message holds (the envelope does: ``RPCV1/Frame``); beyond the cap the bytes are
-///   refused before anything is allocated.
+///   refused before anything is allocated. Every message may hold at most ``maximumUnknownFields`` unknown
+///   fields.
 /// - **Nesting depth**, refused beyond ``maximumDepth``.
 ///
 /// Malformed bytes are left to protobuf-c to refuse.
@@ -19,6 +20,10 @@ enum WireScanner {
     /// Nested messages deeper than this are not scanned but refused (no recursive type in our contract
     /// comes close).
     static let maximumDepth = 32
+
+    /// Fields one message may hold that its type does not define (a newer peer's additions): more are
+    /// refused, whatever the type.
+    static let maximumUnknownFields = 1_024
 
     enum Finding: Equatable {
         case nulInField(String)
@@ -46,17 +51,24 @@ enum WireScanner {
         guard depth < self.maximumDepth else { return .tooDeep }
         var position = 0
         var repeatedEntries = 0
+        var unknownFields = 0
         while position < bytes.count {
             guard let key = self.varint(bytes, &position) else { return nil }
             let number = key >> 3
             let field = number <= UInt64(UInt32.max) ? protobuf_c_message_descriptor_get_field(descriptor, UInt32(number)) : nil
-            // protobuf-c keeps each unknown field (a record and a copy of its bytes), and each entry of a
-            // repeated field: both count.
+            // protobuf-c keeps each unknown field (a record and a copy of its bytes) and each entry of a
+            // repeated field: both count against the type's cap, and unknown fields against their own.
             if field == nil || field?.pointee.label == PROTOBUF_C_LABEL_REPEATED {
                 repeatedEntries += 1
                 if repeatedEntries > maxRepeatedEntries {
                     let name = field.map { Self.name(of: $0, number: number) } ?? "unknown fields"
                     return .tooManyEntries(field: name, limit: maxRepeatedEntries)
+                }
+            }
+            if field == nil {
+                unknownFields += 1
+                if unknownFields > self.maximumUnknownFields {
+                    return .tooManyEntries(field: "unknown fields", limit: self.maximumUnknownFields)
                 }
             }
             switch key & 7 {
