@@ -37,11 +37,14 @@ struct TestConnectionTests {
 
     func report(
         authority: String, clientID: String = appID, tenant: String = tenantGUID, secret: String = appSecret,
-        expires: String = "", provider: IdentityV1.Provider = .entraID, issuer: String = ""
+        expires: String = "", provider: IdentityV1.Provider = .entraID, issuer: String = "",
+        httpTimeout: Duration = .seconds(30)
     ) async throws -> IdentityV1.TestConnectionReport {
+        // Long enough by default that a stalled machine cannot turn the emulator's answers into timeouts;
+        // the silent server's case sets a short one (the time-out is what it checks).
         let configuration = IdentityConfiguration(
             entraAuthority: authority, directoryCacheLifetime: .zero,
-            http: HTTPClient.Configuration(connectTimeout: .seconds(1), totalTimeout: .seconds(1))
+            http: HTTPClient.Configuration(connectTimeout: httpTimeout, totalTimeout: httpTimeout)
         )
         return try await withIdentityTestServer(configuration: configuration) { server throws in
             let acme = try await server.directory.client.createOrganization(.init(name: "Acme", adminEmail: "a@acme.example"))
@@ -144,7 +147,7 @@ struct TestConnectionTests {
             .childChannelInitializer { channel in channel.eventLoop.makeSucceededVoidFuture() }
             .bind(host: "127.0.0.1", port: 0).get()
         let port = try #require(silent.localAddress?.port)
-        let hanging = try await self.report(authority: "http://127.0.0.1:\(port)")
+        let hanging = try await self.report(authority: "http://127.0.0.1:\(port)", httpTimeout: .seconds(1))
         let timedOut = try self.step(hanging, "discovery")
         #expect(timedOut.outcome == .failed)
         #expect(timedOut.fix.contains("did not answer in time"), "\(timedOut)")

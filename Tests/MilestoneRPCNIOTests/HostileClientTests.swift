@@ -150,7 +150,8 @@ struct HostileClientTests {
         try await self.withServer(.unauthenticated) { _, endpoint in
             // 2,000,000 × metadata {}: 4 MB that protobuf-c would turn into hundreds of MB of structs (2
             // bytes per entry on the wire).
-            let entries = Array([[UInt8]](repeating: [0x22, 0x00], count: 2_000_000).joined())
+            var entries = [UInt8](repeating: 0x00, count: 4_000_000)
+            for index in stride(from: 0, to: entries.count, by: 2) { entries[index] = 0x22 }
             let answered = try await Self.sendRequest(method: "milestone.health.v1.Health/Check", then: entries, to: endpoint)
             #expect(answered.compactMap(\.response).isEmpty, "Check must not run")
             #expect(answered.last?.goAway?.status == .invalidArgument)
