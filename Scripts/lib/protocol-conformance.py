@@ -9,10 +9,13 @@ Message classes are built at run time from the .proto files (protoc-c's FileDesc
 python3-protobuf): no generated Python code is kept. Tokens come from the environment
 (MILESTONE_ADMIN_TOKEN, MILESTONE_SERVICE_TOKEN), never from the command line.
 
-Usage: protocol-conformance.py HOST:PORT        prints "ok - ..." / "not ok - ...", exits 1 on a failure
+Usage: protocol-conformance.py HOST:PORT [--drain PID]
+  prints "ok - ..." / "not ok - ...", exits 1 on a failure; with --drain, ends by sending SIGTERM to the
+  service's process PID and checking its graceful drain (§6)
 """
 import os
 import re
+import signal
 import socket
 import struct
 import subprocess
@@ -196,6 +199,10 @@ class Checks:
                 statuses[answer.response.call_id] = answer.response.status
         self.check("§5: four calls in one write get four responses, correlated by call id",
                    statuses == {10: 0, 11: 0, 12: STATUS["UNIMPLEMENTED"], 13: STATUS["NOT_FOUND"]}, str(statuses))
+        response = c.call(HEALTH_CHECK, HealthCheckRequest(service="milestone.directory.v1.Directory"))
+        HealthCheckResponse = M["milestone.health.v1.HealthCheckResponse"]
+        self.check("§9: the health of a named service is SERVING",
+                   response.status == 0 and HealthCheckResponse.FromString(response.payload).status == 1, str(response))
         # A cancel for an unknown call is ignored; the connection keeps working.
         cancel = Frame()
         cancel.cancel.call_id = 999
@@ -215,6 +222,8 @@ class Checks:
         response = c.call(HEALTH_CHECK, metadata=[("X-Upper", "v")])
         self.check("§4: an uppercase metadata key is INVALID_ARGUMENT naming it",
                    response.status == STATUS["INVALID_ARGUMENT"] and "X-Upper" in response.message, response.message)
+        self.check("§2: a failed call's response carries an x-request-id too",
+                   re.fullmatch("[0-9a-f]{15}", metadata_value(response, "x-request-id") or "") is not None, str(response))
         response = c.call(HEALTH_CHECK, metadata=[(f"k{i}", "v") for i in range(65)])
         self.check("§4: 65 metadata entries are INVALID_ARGUMENT", response.status == STATUS["INVALID_ARGUMENT"], response.message)
         c.close()
@@ -325,21 +334,49 @@ class Checks:
         after.close()
 
 
+    def drain(self, pid):
+        """§6: SIGTERM makes the server send GoAway UNAVAILABLE naming the last call it accepted, then close."""
+        c = self.connect()
+        c.call(HEALTH_CHECK)
+        c.call(HEALTH_CHECK)
+        os.kill(pid, signal.SIGTERM)
+        go_away = None
+        try:
+            while go_away is None:
+                answer = c.read_frame()
+                if answer.WhichOneof("kind") == "go_away":
+                    go_away = answer.go_away
+        except Closed:
+            pass
+        self.check("§6: on SIGTERM, GoAway UNAVAILABLE with the last call id the server accepted (2)",
+                   go_away is not None and go_away.status == 14 and go_away.last_call_id == 2, str(go_away))
+        self.check("§6: then the connection is closed", c.expect_closed())
+        c.close()
+
+
 def main():
-    if len(sys.argv) != 2 or ":" not in sys.argv[1]:
-        print(__doc__.strip().splitlines()[-1], file=sys.stderr)
+    arguments = sys.argv[1:]
+    drain_pid = None
+    if len(arguments) == 3 and arguments[1] == "--drain" and arguments[2].isdigit():
+        drain_pid = int(arguments[2])
+        arguments = arguments[:1]
+    if len(arguments) != 1 or ":" not in arguments[0]:
+        print("\n".join(__doc__.strip().splitlines()[-3:]), file=sys.stderr)
         return 2
     admin, service = os.environ.get("MILESTONE_ADMIN_TOKEN"), os.environ.get("MILESTONE_SERVICE_TOKEN")
     if not admin or not service:
         print("protocol-conformance: set MILESTONE_ADMIN_TOKEN and MILESTONE_SERVICE_TOKEN", file=sys.stderr)
         return 2
-    checks = Checks(sys.argv[1], admin, service)
-    for group in (checks.worked_examples, checks.framing, checks.metadata, checks.authentication,
-                  checks.directory_calls, checks.bad_input):
+    checks = Checks(arguments[0], admin, service)
+    groups = [checks.worked_examples, checks.framing, checks.metadata, checks.authentication,
+              checks.directory_calls, checks.bad_input]
+    if drain_pid is not None:
+        groups.append(lambda: checks.drain(drain_pid))
+    for group in groups:
         try:
             group()
         except (OSError, Closed) as error:
-            checks.check(f"{group.__name__} ran to its end", False, repr(error))
+            checks.check(f"{getattr(group, '__name__', 'drain')} ran to its end", False, repr(error))
     print(f"{checks.count - checks.failures} passed, {checks.failures} failed")
     return 1 if checks.failures else 0
 
