@@ -325,6 +325,31 @@ class Checks:
         self.violation("a 4 MB frame of 2,000,000 empty metadata entries", Connection.framed(amplifying), "INVALID_ARGUMENT", "1024")
         nul = Connection.framed(request(1, HEALTH_CHECK + "\x00junk"))
         self.violation("a NUL in the method", nul, "INVALID_ARGUMENT", "NUL")
+        # §7: connections each inside a frame just under the limit share one budget (32 MiB): the ninth is
+        # refused with RESOURCE_EXHAUSTED instead of the server buffering 36 MiB.
+        held, refused = [], None
+        for _ in range(9):
+            c = self.connect()
+            held.append(c)
+            try:
+                c.send_raw(struct.pack(">I", 4_190_000) + b"\x00" * 4_000_000)
+            except OSError:
+                pass
+        for c in held:
+            c.socket.settimeout(2)
+            try:
+                answer = c.read_frame()
+                if answer.WhichOneof("kind") == "go_away":
+                    refused = answer.go_away
+            except (Closed, OSError):
+                pass
+            c.close()
+        self.check("§7: nine connections each inside a 4 MB frame: one gets GoAway RESOURCE_EXHAUSTED (large frames)",
+                   refused is not None and refused.status == STATUS["RESOURCE_EXHAUSTED"] and "large frames" in refused.message,
+                   str(refused))
+        after = self.connect()
+        self.check("§7: the connections gone, the server answers again", after.call(HEALTH_CHECK).status == 0)
+        after.close()
         # The connection closing inside a frame costs nothing but that connection.
         half = self.connect()
         half.send_raw(struct.pack(">I", 100) + b"\x0a\x05")

@@ -14,6 +14,9 @@ struct ServerConnectionChannel: Sendable {
     let channel: any Channel
     let inbox: FrameInbox
     let writability: WritabilityGate
+    /// The connection's share of the server's budget for large frames: released as frames are decoded,
+    /// and all of it when the connection ends.
+    let largeFrames: LargeFrameReservation
 }
 
 extension Channel {
@@ -23,8 +26,10 @@ extension Channel {
         try self.pipeline.syncOperations.addHandler(handler)
     }
 
-    /// A server connection's channel: idle timeout, frame deadlines, framing and the writability gate.
-    func wrapFramedForServer(_ configuration: RPCServerConfiguration) throws -> ServerConnectionChannel {
+    /// A server connection's channel: idle timeout, frame deadlines, framing (within the server's budget for
+    /// large frames) and the writability gate.
+    func wrapFramedForServer(_ configuration: RPCServerConfiguration, largeFrames budget: LargeFrameBudget) throws -> ServerConnectionChannel {
+        let largeFrames = LargeFrameReservation(budget)
         let operations = self.pipeline.syncOperations
         try operations.addHandler(IdleStateHandler(readTimeout: TimeAmount(configuration.idleTimeout)))
         try operations.addHandler(CloseOnIdleHandler())
@@ -34,12 +39,13 @@ extension Channel {
             LengthPrefixedFrameDecoder(
                 maxFrameSize: configuration.maxFrameSize,
                 frameTimeout: configuration.frameTimeout,
-                firstFrameTimeout: configuration.firstFrameTimeout
+                firstFrameTimeout: configuration.firstFrameTimeout,
+                largeFrames: largeFrames
             )
         )
         let inbox = FrameInbox()
         try operations.addHandler(FrameInboxHandler(inbox))
-        return ServerConnectionChannel(channel: self, inbox: inbox, writability: gate)
+        return ServerConnectionChannel(channel: self, inbox: inbox, writability: gate, largeFrames: largeFrames)
     }
 }
 

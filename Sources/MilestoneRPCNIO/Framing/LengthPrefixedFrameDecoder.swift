@@ -9,7 +9,9 @@ import NIOExtras
 ///   oversized frame is refused before its bytes are buffered;
 /// - a deadline for each frame to arrive whole once its first byte is read (a peer trickling a byte every
 ///   so often cannot hold a connection open forever);
-/// - a deadline for the first complete frame after the connection opens.
+/// - a deadline for the first complete frame after the connection opens;
+/// - on a server, the server-wide budget for large frames (``LargeFrameBudget``): a large frame is reserved
+///   as soon as its length prefix arrives, and refused when the budget cannot take it.
 /// A deadline that passes closes the connection with ``FrameDeadlineError``.
 final class LengthPrefixedFrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = ByteBuffer
@@ -20,14 +22,23 @@ final class LengthPrefixedFrameDecoder: ByteToMessageDecoder {
     private let lengthFieldDecoder = LengthFieldBasedFrameDecoder(lengthFieldBitLength: .fourBytes)
     private var deadline: Scheduled<Void>?
     private var sawFirstFrame = false
+    private let largeFrames: LargeFrameReservation?
+    /// The frame whose bytes are arriving has its reservation.
+    private var currentFrameReserved = false
 
     /// - Parameters:
     ///   - frameTimeout: how long a frame may take to arrive whole once its first byte is read (nil: no limit).
     ///   - firstFrameTimeout: how long after the decoder is added the first whole frame must arrive (nil: no limit).
-    init(maxFrameSize: Int, frameTimeout: Duration? = nil, firstFrameTimeout: Duration? = nil) {
+    init(
+        maxFrameSize: Int,
+        frameTimeout: Duration? = nil,
+        firstFrameTimeout: Duration? = nil,
+        largeFrames: LargeFrameReservation? = nil
+    ) {
         self.maxFrameSize = maxFrameSize
         self.frameTimeout = frameTimeout
         self.firstFrameTimeout = firstFrameTimeout
+        self.largeFrames = largeFrames
     }
 
     func decoderAdded(context: ChannelHandlerContext) {
@@ -44,12 +55,20 @@ final class LengthPrefixedFrameDecoder: ByteToMessageDecoder {
         guard Int(length) <= self.maxFrameSize else {
             throw FrameTooLargeError(length: Int(length), limit: self.maxFrameSize)
         }
+        if let largeFrames = self.largeFrames, !self.currentFrameReserved {
+            guard largeFrames.reserveFrame(bytes: Int(length)) else {
+                throw LargeFrameBudgetError(length: Int(length), limit: largeFrames.limit)
+            }
+            self.currentFrameReserved = true
+        }
         // Hand the decoder whole frames only, so it always starts at a length prefix.
         guard buffer.readableBytes >= 4 + Int(length) else {
             self.armFrameDeadlineIfIdle(context: context, buffered: buffer.readableBytes)
             return .needMoreData
         }
         let state = try self.lengthFieldDecoder.decode(context: context, buffer: &buffer)
+        // Its reservation now goes with the frame, until the reader has decoded it.
+        self.currentFrameReserved = false
         // A whole frame arrived: whatever deadline was running is met.
         self.sawFirstFrame = true
         self.deadline?.cancel()

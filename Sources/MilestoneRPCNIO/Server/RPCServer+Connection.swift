@@ -18,6 +18,7 @@ extension RPCServer {
             return logger
         }()
         defer { channel.close(promise: nil) }
+        defer { accepted.largeFrames.end() }
 
         let writer = CoalescingFrameWriter(channel: channel)
         let executor = EventLoopTaskExecutor(channel.eventLoop)
@@ -91,12 +92,16 @@ extension RPCServer {
                         writer.beginBatch(frames: batch.count)
                     }
                     let frame = Result { try buffer.withUnsafeReadableBytes { try RPCV1.Frame(wireBytes: $0) } }
+                    connection.largeFrames.releaseFrame(bytes: buffer.readableBytes)
                     if case .close = receive(.init(frame, byteCount: buffer.readableBytes)) {
                         return
                     }
                 }
             }
         } catch let error as FrameTooLargeError {
+            dispatcher.goAway(.resourceExhausted, "\(error)")
+        } catch let error as LargeFrameBudgetError {
+            self.largeFrameRefusals.increment()
             dispatcher.goAway(.resourceExhausted, "\(error)")
         } catch let error as TruncatedFrameError {
             logger.warning("connection closed", metadata: ["reason": "\(error)"])

@@ -16,6 +16,11 @@ public final class RPCServer: Service, Sendable {
     let logger: Logger
     /// How often a connection paused reading because its peer did not read its responses.
     package let readPauses = EventCounter()
+    /// How often a connection was closed because a large frame did not fit ``largeFrames``.
+    package let largeFrameRefusals = EventCounter()
+    /// The bytes of large frames all connections are receiving or hold undecoded, against
+    /// ``RPCServerConfiguration/maxLargeFrameBytes``.
+    let largeFrames: LargeFrameBudget
     private let eventLoopGroup: any EventLoopGroup
     private let state = Mutex(RPCServerLifecycle<any Channel>())
 
@@ -61,6 +66,7 @@ public final class RPCServer: Service, Sendable {
         self.pipeline = Self.pipeline(configuration: configuration, router: router, health: health, interceptors: interceptors)
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
+        self.largeFrames = LargeFrameBudget(limit: configuration.maxLargeFrameBytes)
     }
 
     /// The handlers a server runs: `router`'s and `health`'s methods, wrapped in request logging, then
@@ -129,6 +135,7 @@ public final class RPCServer: Service, Sendable {
         let serverChannel: NIOAsyncChannel<ServerConnectionChannel, Never>
         do {
             let configuration = self.configuration
+            let largeFrames = self.largeFrames
             let unwritten = configuration.maxUnwrittenBytesPerConnection
             serverChannel = try await ServerBootstrap(group: self.eventLoopGroup)
                 .serverChannelOption(.backlog, value: 256)
@@ -137,7 +144,7 @@ public final class RPCServer: Service, Sendable {
                 .childChannelOption(.writeBufferWaterMark, value: .init(low: unwritten / 2, high: unwritten))
                 .bind(host: configuration.endpoint.host, port: configuration.endpoint.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.wrapFramedForServer(configuration)
+                        try channel.wrapFramedForServer(configuration, largeFrames: largeFrames)
                     }
                 }
         } catch {

@@ -27,6 +27,12 @@ public struct RPCServerConfiguration: Sendable {
     /// Calls beyond this many in flight on one connection get RESOURCE_EXHAUSTED; answered calls whose
     /// response is not yet written still count (default 1024).
     public var maxConcurrentCallsPerConnection: Int
+    /// The bytes of frames over 64 KiB that all connections together may be receiving, or hold read and not
+    /// yet decoded (default 32 MiB): a large frame is reserved in full when its length prefix arrives, and
+    /// a connection whose frame does not fit is told GoAway (RESOURCE_EXHAUSTED) and closed. Bounds what
+    /// many connections each inside a frame just under ``maxFrameSize`` could make the server hold. Keep it
+    /// at least ``maxFrameSize``: a frame larger than the budget is always refused.
+    public var maxLargeFrameBytes: Int
     /// Reading from a connection pauses while more than this many bytes of its responses wait to be
     /// written (the peer is not reading), and resumes below half of it (default 1 MiB).
     public var maxUnwrittenBytesPerConnection: Int
@@ -48,6 +54,7 @@ public struct RPCServerConfiguration: Sendable {
         maxConnections: Int = 1024,
         maxConnectionsPerPeer: Int = 128,
         maxConcurrentCallsPerConnection: Int = 1024,
+        maxLargeFrameBytes: Int = 32 * 1024 * 1024,
         maxUnwrittenBytesPerConnection: Int = 1 << 20,
         frameTimeout: Duration = .seconds(30),
         firstFrameTimeout: Duration = .seconds(10),
@@ -60,6 +67,7 @@ public struct RPCServerConfiguration: Sendable {
         self.maxConnections = maxConnections
         self.maxConnectionsPerPeer = maxConnectionsPerPeer
         self.maxConcurrentCallsPerConnection = maxConcurrentCallsPerConnection
+        self.maxLargeFrameBytes = maxLargeFrameBytes
         self.maxUnwrittenBytesPerConnection = maxUnwrittenBytesPerConnection
         self.frameTimeout = frameTimeout
         self.firstFrameTimeout = firstFrameTimeout
