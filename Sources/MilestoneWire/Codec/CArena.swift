@@ -23,7 +23,8 @@ struct ScratchAllocator {
 
     /// - Parameters:
     ///   - scratch: memory to allocate from before the heap (its lifetime must cover this one's use).
-    ///   - heapLimit: the most bytes ``allocateWithinLimit(bytes:)`` takes from the heap in all.
+    ///   - heapLimit: the most bytes ``allocateWithinLimit(bytes:)`` takes from the heap in all, each
+    ///     allocation charged with malloc's overhead.
     init(scratch: UnsafeMutableRawBufferPointer?, heapLimit: Int = .max) {
         self.scratch = scratch
         self.heapLimit = heapLimit
@@ -47,11 +48,14 @@ struct ScratchAllocator {
                 return base + start
             }
         }
-        guard bytes <= self.heapLimit - self.heapBytes, let pointer = malloc(bytes) else {
+        // Charged as the heap spends it: malloc's header, 16-byte granules, 32 bytes at least (a one-byte
+        // string costs as much as that).
+        let charge = max(32, (bytes + 8 + 15) & ~15)
+        guard charge <= self.heapLimit - self.heapBytes, let pointer = malloc(bytes) else {
             self.exceededHeapLimit = true
             return nil
         }
-        self.heapBytes += bytes
+        self.heapBytes += charge
         self.allocations.append(pointer)
         return pointer
     }

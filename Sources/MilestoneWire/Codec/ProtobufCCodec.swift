@@ -85,7 +85,8 @@ enum ProtobufCCodec {
     }
 }
 
-/// The most heap memory protobuf-c may take to unpack `count` bytes: 16 times their size, and 256 KiB.
+/// The most heap memory protobuf-c may take to unpack `count` bytes: 16 times their size, and 256 KiB (each
+/// allocation charged as malloc spends it: 32 bytes at least).
 /// Real messages need about their own size (strings are copied, each with a pointer); a message made of
 /// empty entries of repeated fields needs 40-100 times its size, and is refused instead once it is larger
 /// than about 16 KiB (its C structures and then Swift values would hold a peer's 4 MiB frame as hundreds
