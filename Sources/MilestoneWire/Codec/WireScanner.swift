@@ -55,7 +55,7 @@ enum WireScanner {
         while position < bytes.count {
             guard let key = self.varint(bytes, &position) else { return nil }
             let number = key >> 3
-            let field = number <= UInt64(UInt32.max) ? protobuf_c_message_descriptor_get_field(descriptor, UInt32(number)) : nil
+            let field = Self.field(number, of: descriptor)
             // protobuf-c keeps each unknown field (a record and a copy of its bytes) and each entry of a
             // repeated field: both count against the type's cap, and unknown fields against their own.
             if field == nil || field?.pointee.label == PROTOBUF_C_LABEL_REPEATED {
@@ -103,6 +103,19 @@ enum WireScanner {
             }
         }
         return nil
+    }
+
+    /// The descriptor of field `number`, or nil when the type does not define it. Most of our types number
+    /// their fields 1...n (protobuf-c sorts them by number): then it is an index, without a search.
+    private static func field(
+        _ number: UInt64,
+        of descriptor: UnsafePointer<ProtobufCMessageDescriptor>
+    ) -> UnsafePointer<ProtobufCFieldDescriptor>? {
+        let count = Int(descriptor.pointee.n_fields)
+        if let fields = descriptor.pointee.fields, count > 0, fields[count - 1].id == UInt32(count) {
+            return number >= 1 && number <= UInt64(count) ? fields + Int(number - 1) : nil
+        }
+        return number <= UInt64(UInt32.max) ? protobuf_c_message_descriptor_get_field(descriptor, UInt32(number)) : nil
     }
 
     private static func name(of field: UnsafePointer<ProtobufCFieldDescriptor>, number: UInt64) -> String {
