@@ -464,10 +464,22 @@ let package = Package(
 
 // Scripts/test runs the codec's tests under AddressSanitizer. They need only the wire layer, so with
 // MILESTONE_PACKAGE_SCOPE=wire the package declares just that (and depends on nothing): the sanitized build
-// takes seconds instead of rebuilding every dependency.
-if Context.environment["MILESTONE_PACKAGE_SCOPE"] == "wire" {
+// takes seconds instead of rebuilding every dependency. MILESTONE_PACKAGE_SCOPE=fuzz declares the same and
+// the fuzz target of the wire decoding (Scripts/fuzz-wire): libFuzzer supplies its `main`, so it exists
+// only there, built with `--sanitize=fuzzer`.
+let scope = Context.environment["MILESTONE_PACKAGE_SCOPE"]
+if scope == "wire" || scope == "fuzz" {
     let wire: Set = ["CProtobufC", "CMilestoneProtos", "MilestoneWire", "MilestoneWireTests"]
     package.targets = package.targets.filter { wire.contains($0.name) }
     package.products = []
     package.dependencies = []
+}
+if scope == "fuzz" {
+    package.targets.append(
+        .executableTarget(
+            name: "milestone-fuzz-wire",
+            dependencies: ["MilestoneWire"],
+            swiftSettings: swiftSettings + [.unsafeFlags(["-parse-as-library"])]
+        )
+    )
 }

@@ -541,7 +541,12 @@ def gen_bridge(w: SwiftWriter, reg: Registry, m: descriptor_pb2.DescriptorProto,
             w(f"case .{swift_ident(lower_camel(f.name))}(let value):")
             w.indent()
             w(f"c.pointee.{oneof.name}_case = .init(rawValue: {f.number})")
-            w(f"c.pointee.{swift_ident(f.name)} = {write_single(reg, f, 'value')}")
+            if f.type == FDP.TYPE_STRING:
+                # protobuf-c leaves out a oneof string that points at the field's default (the shared empty
+                # string): the member set to "" needs a string of its own to reach the wire.
+                w(f'c.pointee.{swift_ident(f.name)} = try arena.oneofString(value, field: "{f.name}")')
+            else:
+                w(f"c.pointee.{swift_ident(f.name)} = {write_single(reg, f, 'value')}")
             w.dedent()
         w("case nil:")
         w.indent()

@@ -119,6 +119,11 @@ class OutputTests(unittest.TestCase):
         self.assertIn("public enum Owner: Hashable, Sendable {", self.wire)
         self.assertIn("case userID(String)", self.wire)
 
+    def test_a_oneof_string_set_to_empty_gets_a_string_of_its_own(self):
+        # protobuf-c leaves out a oneof string pointing at the shared empty default.
+        self.assertIn('c.pointee.user_id = try arena.oneofString(value, field: "user_id")', self.wire)
+        self.assertIn('c.pointee.id = try arena.string(self.id, field: "id")', self.wire)
+
     def test_methods_carry_name_and_idempotency(self):
         self.assertIn('name: "milestone.sample.v1.Things/GetThing",\n            idempotency: .noSideEffects', self.wire)
         self.assertIn('name: "milestone.sample.v1.Things/Forget",\n            idempotency: .unknown', self.wire)

@@ -24,7 +24,9 @@ public struct SecretBox: Sendable {
         /// The sealed value of ``combined`` bytes, or nil when they cannot be one.
         public init?(combined: [UInt8]) {
             guard let length = combined.first, combined.count > 1 + Int(length) else { return nil }
-            self.keyID = String(decoding: combined[1...Int(length)], as: UTF8.self)
+            // A half-open range: a key id of length 0 (a hostile page token starting with a zero byte) is
+            // an empty id, not a range that traps.
+            self.keyID = String(decoding: combined[1..<(1 + Int(length))], as: UTF8.self)
             self.bytes = Array(combined[(1 + Int(length))...])
         }
     }

@@ -44,6 +44,20 @@ struct SecretBoxTests {
         #expect(again.bytes != sealed.bytes, "a fresh nonce per seal")
     }
 
+    @Test("combined bytes of any shape make a sealed value or nil, never a trap", arguments: [
+        [], [0], [0, 1], [0, 1, 2, 3], [1], [1, 65], [1, 65, 66], [3, 65, 66], [255] + Array(repeating: 7, count: 300),
+    ] as [[UInt8]])
+    func combinedOfAnyShape(bytes: [UInt8]) {
+        let sealed = SecretBox.Sealed(combined: bytes)
+        if let length = bytes.first, bytes.count > 1 + Int(length) {
+            #expect(sealed?.keyID.utf8.count == Int(length))
+            #expect(sealed?.bytes == Array(bytes[(1 + Int(length))...]))
+            #expect(sealed?.combined == bytes)
+        } else {
+            #expect(sealed == nil)
+        }
+    }
+
     @Test("another row, another key, or an altered byte: refused")
     func refusals() throws {
         let box = try SecretBox(key: self.key)

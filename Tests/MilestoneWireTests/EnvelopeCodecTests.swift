@@ -268,6 +268,17 @@ struct GeneratedCodeTests {
         response.payload = [1, 2, 3]
         #expect(try TestingV1.EchoResponse(wireBytes: try response.wireBytes()) == response)
     }
+
+    // Found by Scripts/fuzz-wire: protobuf-c leaves out a oneof string pointing at its default, so "" was
+    // lost on the wire and the scope came back unset.
+    @Test("a oneof string set to \"\" reaches the wire and comes back set", arguments: ["", "org_x"])
+    func emptyOneofString(organizationID: String) throws {
+        let scope = IdentityV1.Scope(kind: .organizationID(organizationID))
+        let bytes = try scope.wireBytes()
+        #expect(bytes == [0x0A, UInt8(organizationID.utf8.count)] + Array(organizationID.utf8))
+        #expect(try IdentityV1.Scope(wireBytes: bytes) == scope)
+        #expect(try IdentityV1.Scope(kind: .instance(false)).wireBytes() == [0x10, 0x00])
+    }
 }
 
 private func entry(_ key: String, _ value: String) -> RPCV1.MetadataEntry {

@@ -105,6 +105,13 @@ final class CArena {
         return try copy.withUTF8 { try self.cString($0, field: field) }
     }
 
+    /// A NUL-terminated copy of `string` that is never protobuf-c's shared empty string: a oneof member
+    /// set to "" is encoded only when its pointer differs from the field's default.
+    func oneofString(_ string: String, field: StaticString) throws -> UnsafeMutablePointer<CChar>? {
+        var copy = string
+        return try copy.withUTF8 { try self.cString($0, field: field) }
+    }
+
     private func cString(_ bytes: UnsafeBufferPointer<UInt8>, field: StaticString) throws -> UnsafeMutablePointer<CChar> {
         if bytes.contains(0) {
             throw WireError(code: .stringContainsNUL, message: "field \(field) holds a NUL character")

@@ -1003,7 +1003,7 @@ extension IdentityV1.Scope: ProtobufCBridged {
         switch self.kind {
         case .organizationID(let value):
             c.pointee.kind_case = .init(rawValue: 1)
-            c.pointee.organization_id = try arena.string(value, field: "organization_id")
+            c.pointee.organization_id = try arena.oneofString(value, field: "organization_id")
         case .instance(let value):
             c.pointee.kind_case = .init(rawValue: 2)
             c.pointee.instance = value ? 1 : 0
