@@ -51,6 +51,43 @@ struct FramingTests {
         }
     }
 
+    // Requests whose method has an immediate answer are answered on the loop as they are read (while the
+    // reader task waits); one that then needs a task (a delayed echo) is accepted there and started by the
+    // reader. Both paths keep the protocol's order and its violations.
+    @Test("answered as they are read: a duplicate call id or call id 0 gets GoAway, nothing after it is answered", arguments: [
+        "duplicate", "zero",
+    ])
+    func violationsWhileAnsweringOnTheLoop(kind: String) async throws {
+        let echo = EchoService()
+        try await withTestServer(services: [echo], configuration: .unauthenticated, logger: testLogger) { test throws in
+            var held = TestingV1.EchoRequest()
+            held.delayMillis = 30_000  // accepted on the loop, then its task waits: call 1 stays in flight
+            var heldRequest = RPCV1.CallRequest()
+            heldRequest.callID = 1
+            heldRequest.method = TestingV1.Echo.echo.name
+            heldRequest.payload = try held.wireBytes()
+            // Sent once call 1's task runs, so that the reader waits again and these are answered as read.
+            var bytes = try echoRequestFrame(id: 2, text: "two").framedBytes()
+            bytes += try echoRequestFrame(id: kind == "duplicate" ? 1 : 0, text: "bad").framedBytes()
+            bytes += try echoRequestFrame(id: 3, text: "three").framedBytes()
+            let raw = try await RawConnection.connect(to: test.endpoint)
+            let frames = try await raw.use { reader, writer throws in
+                try await writer.write(ByteBuffer(bytes: try RPCV1.Frame(kind: .request(heldRequest)).framedBytes()))
+                await echo.waitForCalls(1)
+                try await writer.write(ByteBuffer(bytes: bytes))
+                return try await reader.untilClosed()
+            }
+            let responses = frames.compactMap(\.response)
+            #expect(responses.map(\.callID) == [2])
+            #expect(responses.first?.status == .ok)
+            let goAway = frames.last?.goAway
+            #expect(goAway?.status == .invalidArgument)
+            #expect(goAway?.message.contains(kind == "duplicate" ? "already in use" : "reserved") == true, "\(String(describing: goAway))")
+            #expect(goAway?.lastCallID == 2)
+            #expect(try await test.client.unary(TestingV1.Echo.echo, echoRequest(text: "after")).text == "after")
+        }
+    }
+
     @Test("a zero-length frame is a no-op")
     func zeroLength() async throws {
         try await withTestServer(services: [EchoService()], configuration: .unauthenticated, logger: testLogger) { test throws in

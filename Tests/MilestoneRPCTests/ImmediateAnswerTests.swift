@@ -96,6 +96,40 @@ struct ImmediateAnswerTests {
         #expect(paths.all == ["immediate", "async"])
     }
 
+    @Test("on the reading thread: an immediate answer is given there; nil is accepted there and its task started by serve; other frames are left to serve")
+    func onTheReadingThread() async throws {
+        let sink = FrameSink()
+        let paths = Paths()
+        let dispatcher = self.makeDispatcher(paths: paths, sink: sink)
+        let now = try self.call(Self.method, "now", id: 1)
+        let later = try self.call(Self.method, "later", id: 2)
+        let others = [requestFrame(id: 3, method: "test.v1.T/Unknown"), RPCV1.Frame(kind: .ping(RPCV1.Ping()))]
+        await dispatcher.serve { receive in
+            guard case .handled(.keepOpen) = dispatcher.receiveOnReadingThread(now) else {
+                Issue.record("an immediate answer is given on the reading thread")
+                return
+            }
+            #expect(await sink.waitForResponses(1).map(\.callID) == [1])
+            guard case .needsTask(let accepted) = dispatcher.receiveOnReadingThread(later) else {
+                Issue.record("nil from the immediate answer: accepted, its handler needs a task")
+                return
+            }
+            #expect(paths.all == ["immediate"], "the accepted call's handler has not run yet")
+            for frame in others {
+                guard case .notHandled = dispatcher.receiveOnReadingThread(frame) else {
+                    Issue.record("frames without an immediate answer are left to serve: \(frame)")
+                    return
+                }
+            }
+            #expect(receive(.init(accepted: accepted)) == .keepOpen)
+            #expect(await sink.waitForResponses(2).map(\.callID).sorted() == [1, 2])
+        }
+        #expect(paths.all == ["immediate", "async"])
+        let answer = sink.responses.first { $0.callID == 2 }
+        #expect(try TestingV1.EchoResponse(wireBytes: answer?.payload ?? []).text == "async:later")
+        #expect(sink.responses.count == 2, "nothing answered the frames left to serve: serve never got them")
+    }
+
     @Test("the interceptors run around an immediate answer: authentication refuses, or sets the role")
     func interceptorsAroundImmediate() async throws {
         let sink = FrameSink()

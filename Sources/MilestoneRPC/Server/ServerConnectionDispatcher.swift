@@ -25,10 +25,40 @@ package final class ServerConnectionDispatcher: Sendable {
         package var decoded: Result<RPCV1.Frame, any Error>
         package var byteCount: Int
 
+        /// A call accepted on the reading thread (``receiveOnReadingThread(_:)``): its task is started.
+        package var accepted: AcceptedCall?
+
         package init(_ decoded: Result<RPCV1.Frame, any Error>, byteCount: Int) {
             self.decoded = decoded
             self.byteCount = byteCount
+            self.accepted = nil
         }
+
+        package init(accepted call: AcceptedCall) {
+            self.decoded = .success(RPCV1.Frame())
+            self.byteCount = 0
+            self.accepted = call
+        }
+    }
+
+    /// A call accepted on the reading thread (``receiveOnReadingThread(_:)``) whose handler needs a task:
+    /// the transport passes it to ``serve(_:)``'s `receive` (``InboundFrame/init(accepted:)``), which starts it.
+    package struct AcceptedCall: Sendable {
+        fileprivate let handler: Router.Handler
+        fileprivate let request: ServerRequest
+        fileprivate let context: ServerContext
+        fileprivate let callID: UInt64
+        fileprivate let cancellation: CallCancellation
+    }
+
+    /// What ``receiveOnReadingThread(_:)`` did with a frame.
+    package enum ReadingThreadOutcome: Sendable {
+        /// Answered (or refused) on the spot; the transport goes on as the outcome says.
+        case handled(Outcome)
+        /// Accepted; its handler needs a task: give it to ``serve(_:)``'s read.
+        case needsTask(AcceptedCall)
+        /// Not a request with an immediate answer: give the frame to ``serve(_:)``'s read as usual.
+        case notHandled
     }
 
     private let table: Mutex<ServerCallTable>
@@ -82,9 +112,27 @@ package final class ServerConnectionDispatcher: Sendable {
         }
     }
 
+    /// Handles a frame on the thread that read it, with no task and no hop, when it is a request whose
+    /// method has an immediate answer (``Router/registerImmediate(_:access:handler:)``); other frames are
+    /// left to ``serve(_:)``'s read (``ReadingThreadOutcome/notHandled``). The transport calls it only when
+    /// every frame read before has been received, so that frames are still handled in order.
+    package func receiveOnReadingThread(_ frame: RPCV1.Frame) -> ReadingThreadOutcome {
+        guard case .request(let request) = frame.kind,
+            self.pipeline.entry(for: request.method)?.immediateHandler != nil
+        else { return .notHandled }
+        switch self.accept(request) {
+        case .done(let outcome): return .handled(outcome)
+        case .needsTask(let call): return .needsTask(call)
+        }
+    }
+
     // MARK: Inbound frames
 
     private func receive(_ inbound: InboundFrame, in group: inout DiscardingTaskGroup) -> Outcome {
+        if let call = inbound.accepted {
+            self.start(call, in: &group)
+            return .keepOpen
+        }
         let frame: RPCV1.Frame
         switch inbound.decoded {
         case .success(let decoded):
@@ -115,9 +163,26 @@ package final class ServerConnectionDispatcher: Sendable {
     }
 
     private func receive(_ request: RPCV1.CallRequest, in group: inout DiscardingTaskGroup) -> Outcome {
+        switch self.accept(request) {
+        case .done(let outcome):
+            return outcome
+        case .needsTask(let call):
+            self.start(call, in: &group)
+            return .keepOpen
+        }
+    }
+
+    private enum Accepted {
+        case done(Outcome)
+        case needsTask(AcceptedCall)
+    }
+
+    /// Accepts a request: answers it at once (refused, or its immediate answer), or records it and returns
+    /// what its task needs.
+    private func accept(_ request: RPCV1.CallRequest) -> Accepted {
         let callID = request.callID
         guard callID != 0 else {
-            return self.protocolViolation("call id 0 is reserved")
+            return .done(self.protocolViolation("call id 0 is reserved"))
         }
         let metadata = Metadata(wireEntries: request.metadata)
         // A client's request id is echoed and logged only when it is a safe identifier; otherwise one is made.
@@ -129,7 +194,7 @@ package final class ServerConnectionDispatcher: Sendable {
         case .accept:
             break
         case .rejectDuplicateID:
-            return self.protocolViolation("call id \(callID) is already in use")
+            return .done(self.protocolViolation("call id \(callID) is already in use"))
         case .rejectTooManyCalls:
             let limit = self.table.withLock { $0.maxConcurrentCalls }
             self.sendResponse(
@@ -137,21 +202,21 @@ package final class ServerConnectionDispatcher: Sendable {
                 requestID: requestID,
                 .failure(RPCError(code: .resourceExhausted, message: "too many calls in flight on this connection (limit \(limit))"))
             )
-            return .keepOpen
+            return .done(.keepOpen)
         case .rejectDraining:
             self.sendResponse(
                 callID: callID,
                 requestID: requestID,
                 .failure(RPCError(code: .unavailable, message: "the server is shutting down; retry on a new connection"))
             )
-            return .keepOpen
+            return .done(.keepOpen)
         case .rejectClosed:
-            return .keepOpen
+            return .done(.keepOpen)
         }
 
         if let problem = Metadata.problem(in: request.metadata) {
             self.answerNow(callID: callID, requestID: requestID, RPCError(code: .invalidArgument, message: problem))
-            return .keepOpen
+            return .done(.keepOpen)
         }
         guard let entry = self.pipeline.entry(for: request.method) else {
             let shown = request.method.isEmpty ? "(empty)" : "\"\(request.method.prefix(200))\""
@@ -160,7 +225,7 @@ package final class ServerConnectionDispatcher: Sendable {
                 requestID: requestID,
                 RPCError(code: .unimplemented, message: "unknown method \(shown)")
             )
-            return .keepOpen
+            return .done(.keepOpen)
         }
 
         let deadline = request.timeoutMicros > 0
@@ -180,13 +245,7 @@ package final class ServerConnectionDispatcher: Sendable {
             if self.table.withLock({ $0.finish(callID: callID) }) != nil {
                 self.sendResponse(callID: callID, requestID: requestID, result, answersCall: true)
             }
-            return .keepOpen
-        }
-        // An immediate task: it starts on this thread (the connection's loop) at once and runs until its
-        // first suspension, so a handler that does not suspend (a cache hit, a health check) answers with
-        // no hop through the executor's queue; one that waits on I/O continues on the executor as before.
-        group.addImmediateTask(executorPreference: self.taskExecutor) {
-            await self.run(entry.handler, serverRequest, context, callID: callID, cancellation: cancellation)
+            return .done(.keepOpen)
         }
         if let deadline {
             let timer = self.scheduler.schedule(after: deadline.remaining) { [self] in
@@ -197,7 +256,18 @@ package final class ServerConnectionDispatcher: Sendable {
                 timer.cancel()
             }
         }
-        return .keepOpen
+        return .needsTask(AcceptedCall(handler: entry.handler, request: serverRequest, context: context, callID: callID, cancellation: cancellation))
+    }
+
+    /// Starts an accepted call's handler in its own task, in the connection's group.
+    private func start(_ call: AcceptedCall, in group: inout DiscardingTaskGroup) {
+        // An immediate task: it starts on this thread (the connection's loop) at once and runs until its
+        // first suspension, so a handler that does not suspend answers with no hop through the executor's
+        // queue; one that waits on I/O continues on the executor as before. A call cancelled meanwhile (its
+        // deadline, a cancel frame, the connection's end) does not run its handler.
+        group.addImmediateTask(executorPreference: self.taskExecutor) {
+            await self.run(call.handler, call.request, call.context, callID: call.callID, cancellation: call.cancellation)
+        }
     }
 
     nonisolated(nonsending) private func run(

@@ -34,6 +34,10 @@ extension RPCServer {
             writer.write(bytes, tracked: answersCall)
         }
         writer.onTrackedWritten { count in dispatcher.responsesWritten(count) }
+        // Requests with an immediate answer are answered on the loop as they are read while the reader
+        // waits; cleared at the end (the answerer holds the channel, whose pipeline holds the inbox).
+        accepted.inbox.answerOnLoop(with: ReadingThreadAnswerer(dispatcher: dispatcher, connection: accepted, writer: writer))
+        defer { accepted.inbox.answerOnLoop(with: nil) }
         switch admission {
         case .admitted:
             break
@@ -76,24 +80,33 @@ extension RPCServer {
         logger: Logger
     ) async {
         var batch: [ByteBuffer] = []
+        var handled: [ServerConnectionDispatcher.InboundFrame] = []
         do {
-            while try await connection.inbox.take(into: &batch, channel: connection.channel) {
+            while try await connection.inbox.take(into: &batch, handled: &handled, channel: connection.channel) {
                 // The responses of the calls answered while the batch is handled leave in parts, the last at
                 // its end.
-                writer.beginBatch(frames: batch.count)
+                writer.beginBatch(frames: handled.count + batch.count)
                 defer { writer.endBatch() }
-                for buffer in batch {
+                // First what the loop took in hand while this task waited (decoded there, or calls accepted
+                // there: FrameInbox's answerer), then the frames read after it.
+                for index in 0..<(handled.count + batch.count) {
                     // A peer that does not read its responses gets no more requests read until it does.
                     if !connection.writability.isWritable {
                         self.readPauses.increment()
                         logger.debug("reading paused: the peer is not reading its responses")
                         writer.endBatch()
                         await connection.writability.waitUntilWritable()
-                        writer.beginBatch(frames: batch.count)
+                        writer.beginBatch(frames: handled.count + batch.count)
                     }
-                    let frame = Result { try buffer.withUnsafeReadableBytes { try RPCV1.Frame(wireBytes: $0) } }
-                    connection.largeFrames.releaseFrame(bytes: buffer.readableBytes)
-                    if case .close = receive(.init(frame, byteCount: buffer.readableBytes)) {
+                    let inbound: ServerConnectionDispatcher.InboundFrame
+                    if index < handled.count {
+                        inbound = handled[index]
+                    } else {
+                        let buffer = batch[index - handled.count]
+                        inbound = .init(Result { try buffer.withUnsafeReadableBytes { try RPCV1.Frame(wireBytes: $0) } }, byteCount: buffer.readableBytes)
+                        connection.largeFrames.releaseFrame(bytes: buffer.readableBytes)
+                    }
+                    if case .close = receive(inbound) {
                         return
                     }
                 }
