@@ -118,9 +118,9 @@ package final class ServerConnectionDispatcher: Sendable {
     /// every frame read before has been received, so that frames are still handled in order.
     package func receiveOnReadingThread(_ frame: RPCV1.Frame) -> ReadingThreadOutcome {
         guard case .request(let request) = frame.kind,
-            self.pipeline.entry(for: request.method)?.immediateHandler != nil
+            let entry = self.pipeline.entry(for: request.method), entry.immediateHandler != nil
         else { return .notHandled }
-        switch self.accept(request) {
+        switch self.accept(request, entry: entry) {
         case .done(let outcome): return .handled(outcome)
         case .needsTask(let call): return .needsTask(call)
         }
@@ -178,8 +178,8 @@ package final class ServerConnectionDispatcher: Sendable {
     }
 
     /// Accepts a request: answers it at once (refused, or its immediate answer), or records it and returns
-    /// what its task needs.
-    private func accept(_ request: RPCV1.CallRequest) -> Accepted {
+    /// what its task needs. `entry`: the method's, when the caller has looked it up already.
+    private func accept(_ request: RPCV1.CallRequest, entry known: ServerPipeline.Entry? = nil) -> Accepted {
         let callID = request.callID
         guard callID != 0 else {
             return .done(self.protocolViolation("call id 0 is reserved"))
@@ -218,7 +218,7 @@ package final class ServerConnectionDispatcher: Sendable {
             self.answerNow(callID: callID, requestID: requestID, RPCError(code: .invalidArgument, message: problem))
             return .done(.keepOpen)
         }
-        guard let entry = self.pipeline.entry(for: request.method) else {
+        guard let entry = known ?? self.pipeline.entry(for: request.method) else {
             let shown = request.method.isEmpty ? "(empty)" : "\"\(request.method.prefix(200))\""
             self.answerNow(
                 callID: callID,
