@@ -149,6 +149,48 @@ struct StateMachineTests {
         #expect(table.receiveRequest(callID: 4, cancellation: cancellation) == .rejectClosed)
     }
 
+    @Test("server call table: a call answered at once is admitted without an entry, counted until written")
+    func serverCallTableImmediate() {
+        var table = ServerCallTable(maxConcurrentCalls: 2)
+        let cancellation = CallCancellation()
+        #expect(table.receiveRequest(callID: 1, cancellation: cancellation) == .accept)
+        let reused = table.admitImmediate(callID: 1)
+        #expect(reused == .rejectDuplicateID, "a running call's id is not reused")
+        let second = table.admitImmediate(callID: 2)
+        #expect(second == .accept)
+        #expect(table.calls[2] == nil && table.answering == 1 && table.lastAcceptedCallID == 2)
+        let third = table.admitImmediate(callID: 3)
+        #expect(third == .rejectTooManyCalls, "its unwritten response counts against the limit")
+        #expect(table.finish(callID: 1) != nil)
+        _ = table.answered(count: 2)
+        #expect(table.isIdle)
+
+        // The immediate answer gives up: the call is recorded, still counted once, and served while draining.
+        let fourth = table.admitImmediate(callID: 4)
+        #expect(fourth == .accept)
+        let lastAccepted = table.beginDrain()
+        #expect(lastAccepted == 4, "GoAway names the admitted call as accepted")
+        #expect(!table.isIdle, "a drain waits for the admitted call")
+        let promoted = table.promoteAdmitted(callID: 4, cancellation: cancellation)
+        #expect(promoted)
+        #expect(table.calls[4] != nil && table.answering == 0 && !table.isIdle)
+        let fifth = table.admitImmediate(callID: 5)
+        #expect(fifth == .rejectDraining)
+        #expect(table.finish(callID: 4) != nil)
+        _ = table.answered()
+        #expect(table.isIdle)
+
+        var closing = ServerCallTable()
+        let admitted = closing.admitImmediate(callID: 1)
+        #expect(admitted == .accept)
+        #expect(closing.close().isEmpty)
+        let started = closing.promoteAdmitted(callID: 1, cancellation: cancellation)
+        #expect(!started, "no handler starts after the close")
+        #expect(closing.calls.isEmpty)
+        let afterClose = closing.admitImmediate(callID: 2)
+        #expect(afterClose == .rejectClosed)
+    }
+
     @Test("client call table: GoAway fails only calls above the last accepted id")
     func clientCallTable() {
         var table = ClientCallTable()

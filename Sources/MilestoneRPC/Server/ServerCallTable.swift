@@ -45,6 +45,27 @@ package struct ServerCallTable {
     }
 
     package mutating func receiveRequest(callID: UInt64, cancellation: CallCancellation) -> RequestAction {
+        let action = self.admission(callID: callID)
+        if action == .accept {
+            self.calls[callID] = Call(cancellation: cancellation, timer: nil)
+        }
+        return action
+    }
+
+    /// Admits a request to be answered at once, on the thread that read it (a method's immediate answer):
+    /// the same checks as ``receiveRequest(callID:cancellation:)``, but the call is counted as being
+    /// answered (``answering``) instead of recorded, so it costs no entry. Only for a request answered
+    /// before the connection's next frame is read (its id cannot be reused meanwhile); if its immediate
+    /// answer gives up, ``promoteAdmitted(callID:cancellation:)`` records it.
+    package mutating func admitImmediate(callID: UInt64) -> RequestAction {
+        let action = self.admission(callID: callID)
+        if action == .accept {
+            self.answering += 1
+        }
+        return action
+    }
+
+    private mutating func admission(callID: UInt64) -> RequestAction {
         switch self.phase {
         case .closed:
             return .rejectClosed
@@ -59,10 +80,20 @@ package struct ServerCallTable {
             if self.calls.count + self.answering >= self.maxConcurrentCalls {
                 return .rejectTooManyCalls
             }
-            self.calls[callID] = Call(cancellation: cancellation, timer: nil)
             self.lastAcceptedCallID = max(self.lastAcceptedCallID, callID)
             return .accept
         }
+    }
+
+    /// A call admitted by ``admitImmediate(callID:)`` needs its handler after all: recorded as running
+    /// (it still counts once against the limit). False when the connection closed meanwhile: the call is
+    /// then dropped, like every call running at the close (no response).
+    package mutating func promoteAdmitted(callID: UInt64, cancellation: CallCancellation) -> Bool {
+        self.answering -= 1
+        guard self.phase != .closed else { return false }
+        // Admitted before any drain began, so it is served even while draining.
+        self.calls[callID] = Call(cancellation: cancellation, timer: nil)
+        return true
     }
 
     /// Records the call's deadline timer. Returns false when the call was already answered, in which case

@@ -189,10 +189,73 @@ package final class ServerConnectionDispatcher: Sendable {
         let requestID = metadata[Metadata.Keys.requestID].flatMap { Metadata.isSafeIdentifier($0) ? $0 : nil }
             ?? self.makeRequestID()
 
+        let entry = known ?? self.pipeline.entry(for: request.method)
+        if let entry, let immediate = entry.immediateHandler {
+            return self.acceptImmediate(request, metadata: metadata, requestID: requestID, entry: entry, immediate)
+        }
         let cancellation = CallCancellation()
-        switch self.table.withLock({ $0.receiveRequest(callID: callID, cancellation: cancellation) }) {
+        let admission = self.table.withLock { $0.receiveRequest(callID: callID, cancellation: cancellation) }
+        if let refused = self.refusal(admission, callID: callID, requestID: requestID) {
+            return refused
+        }
+
+        if let problem = Metadata.problem(in: request.metadata) {
+            self.answerNow(callID: callID, requestID: requestID, RPCError(code: .invalidArgument, message: problem))
+            return .done(.keepOpen)
+        }
+        guard let entry else {
+            let shown = request.method.isEmpty ? "(empty)" : "\"\(request.method.prefix(200))\""
+            self.answerNow(
+                callID: callID,
+                requestID: requestID,
+                RPCError(code: .unimplemented, message: "unknown method \(shown)")
+            )
+            return .done(.keepOpen)
+        }
+
+        let context = self.context(request, metadata: metadata, requestID: requestID, entry: entry)
+        let serverRequest = ServerRequest(metadata: metadata, payload: request.payload)
+        return .needsTask(self.accepted(request, serverRequest, context, entry: entry, cancellation: cancellation))
+    }
+
+    /// Accepts a request whose method has an immediate answer: admitted without an entry in the call table
+    /// (it is answered before the connection's next frame is read), answered here; recorded and given a
+    /// task only when the immediate answer gives up.
+    private func acceptImmediate(
+        _ request: RPCV1.CallRequest,
+        metadata: Metadata,
+        requestID: String,
+        entry: ServerPipeline.Entry,
+        _ immediate: Router.ImmediateHandler
+    ) -> Accepted {
+        let callID = request.callID
+        let admission = self.table.withLock { $0.admitImmediate(callID: callID) }
+        if let refused = self.refusal(admission, callID: callID, requestID: requestID) {
+            return refused
+        }
+        // Admitted: counted as being answered until its response is written (``responsesWritten(_:)``).
+        if let problem = Metadata.problem(in: request.metadata) {
+            self.sendResponse(callID: callID, requestID: requestID, .failure(RPCError(code: .invalidArgument, message: problem)), answersCall: true)
+            return .done(.keepOpen)
+        }
+        let context = self.context(request, metadata: metadata, requestID: requestID, entry: entry)
+        let serverRequest = ServerRequest(metadata: metadata, payload: request.payload)
+        if let result = self.answerImmediately(immediate, serverRequest, context) {
+            self.sendResponse(callID: callID, requestID: requestID, result, answersCall: true)
+            return .done(.keepOpen)
+        }
+        let cancellation = CallCancellation()
+        guard self.table.withLock({ $0.promoteAdmitted(callID: callID, cancellation: cancellation) }) else {
+            return .done(.keepOpen)  // The connection closed meanwhile.
+        }
+        return .needsTask(self.accepted(request, serverRequest, context, entry: entry, cancellation: cancellation))
+    }
+
+    /// The answer to a request the call table did not admit (nil: admitted).
+    private func refusal(_ admission: ServerCallTable.RequestAction, callID: UInt64, requestID: String) -> Accepted? {
+        switch admission {
         case .accept:
-            break
+            return nil
         case .rejectDuplicateID:
             return .done(self.protocolViolation("call id \(callID) is already in use"))
         case .rejectTooManyCalls:
@@ -213,24 +276,17 @@ package final class ServerConnectionDispatcher: Sendable {
         case .rejectClosed:
             return .done(.keepOpen)
         }
+    }
 
-        if let problem = Metadata.problem(in: request.metadata) {
-            self.answerNow(callID: callID, requestID: requestID, RPCError(code: .invalidArgument, message: problem))
-            return .done(.keepOpen)
-        }
-        guard let entry = known ?? self.pipeline.entry(for: request.method) else {
-            let shown = request.method.isEmpty ? "(empty)" : "\"\(request.method.prefix(200))\""
-            self.answerNow(
-                callID: callID,
-                requestID: requestID,
-                RPCError(code: .unimplemented, message: "unknown method \(shown)")
-            )
-            return .done(.keepOpen)
-        }
-
+    private func context(
+        _ request: RPCV1.CallRequest,
+        metadata: Metadata,
+        requestID: String,
+        entry: ServerPipeline.Entry
+    ) -> ServerContext {
         let deadline = request.timeoutMicros > 0
             ? Deadline.after(.microseconds(Int64(clamping: request.timeoutMicros))) : nil
-        let context = ServerContext(
+        return ServerContext(
             method: request.method,
             requestMetadata: metadata,
             requestID: requestID,
@@ -239,15 +295,19 @@ package final class ServerConnectionDispatcher: Sendable {
             access: entry.access,
             logger: self.logger
         )
-        let serverRequest = ServerRequest(metadata: metadata, payload: request.payload)
-        // A method with an immediate answer tries it first, here on the reading thread, with no task made.
-        if let immediate = entry.immediateHandler, let result = self.answerImmediately(immediate, serverRequest, context) {
-            if self.table.withLock({ $0.finish(callID: callID) }) != nil {
-                self.sendResponse(callID: callID, requestID: requestID, result, answersCall: true)
-            }
-            return .done(.keepOpen)
-        }
-        if let deadline {
+    }
+
+    /// A recorded call that needs its handler's task: its deadline's timer armed.
+    private func accepted(
+        _ request: RPCV1.CallRequest,
+        _ serverRequest: ServerRequest,
+        _ context: ServerContext,
+        entry: ServerPipeline.Entry,
+        cancellation: CallCancellation
+    ) -> AcceptedCall {
+        let callID = request.callID
+        let requestID = context.requestID
+        if let deadline = context.deadline {
             let timer = self.scheduler.schedule(after: deadline.remaining) { [self] in
                 self.expire(callID: callID, requestID: requestID)
             }
@@ -256,7 +316,7 @@ package final class ServerConnectionDispatcher: Sendable {
                 timer.cancel()
             }
         }
-        return .needsTask(AcceptedCall(handler: entry.handler, request: serverRequest, context: context, callID: callID, cancellation: cancellation))
+        return AcceptedCall(handler: entry.handler, request: serverRequest, context: context, callID: callID, cancellation: cancellation)
     }
 
     /// Starts an accepted call's handler in its own task, in the connection's group.

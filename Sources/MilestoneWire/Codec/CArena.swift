@@ -73,7 +73,11 @@ struct ScratchAllocator {
 /// Owns the C memory of one message being encoded: every allocation is freed by `release()`.
 /// Also holds the conversions from C values to Swift values used when decoding.
 final class CArena {
-    private var memory: ScratchAllocator
+    /// Not checked for exclusive access at run time: an arena belongs to one encoding on one thread (it is
+    /// not `Sendable`, and never escapes the `withEncoded` scope that makes it), and no method reaches the
+    /// allocator while another of its accesses is in progress. The dynamic check cost about 0.5 µs per call
+    /// (a thread-local lookup for every C string, array and message the envelope allocates).
+    @exclusivity(unchecked) private var memory: ScratchAllocator
 
     /// - Parameter scratch: memory to allocate from before the heap (its lifetime must cover the arena's use).
     init(scratch: UnsafeMutableRawBufferPointer? = nil) {
