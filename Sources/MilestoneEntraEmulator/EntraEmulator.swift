@@ -148,6 +148,7 @@ public final class EntraEmulator: Sendable {
     private let keys: Mutex<[SigningKey]>
     private let codes = Mutex<[String: IssuedCode]>([:])
     private let minter = Mutex<(@Sendable (Minting) -> String)?>(nil)
+    private let issuerTemplate = Mutex(false)
 
     /// - Parameter signingKey: the key to sign with (default: a new 2048-bit key).
     public init(tenants: [Tenant], signingKey: SigningKey? = nil) throws {
@@ -181,6 +182,13 @@ public final class EntraEmulator: Sendable {
     /// Has the next ID tokens built by `mint` (nil: honest tokens again). For tests of token validation.
     public func forgeIDTokens(_ mint: (@Sendable (Minting) -> String)?) {
         self.minter.withLock { $0 = mint }
+    }
+
+    /// Has discovery documents name Entra's multi-tenant issuer template, `{authority}/{tenantid}/v2.0`,
+    /// instead of the tenant's own issuer (as Entra's `organizations` and `common` documents do); ID tokens
+    /// still carry the tenant's issuer. For tests of issuer checks.
+    public func serveIssuerTemplate(_ template: Bool) {
+        self.issuerTemplate.withLock { $0 = template }
     }
 
     /// Listens on 127.0.0.1 (port 0 picks a free one).
@@ -255,7 +263,7 @@ public final class EntraEmulator: Sendable {
         switch (method, Array(parts.dropFirst())) {
         case (.GET, ["v2.0", ".well-known", "openid-configuration"]):
             return .json(.ok, [
-                "issuer": "\(base)/v2.0",
+                "issuer": self.issuerTemplate.withLock { $0 } ? "\(self.authority)/{tenantid}/v2.0" : "\(base)/v2.0",
                 "authorization_endpoint": "\(base)/oauth2/v2.0/authorize",
                 "token_endpoint": "\(base)/oauth2/v2.0/token",
                 "jwks_uri": "\(base)/discovery/v2.0/keys",

@@ -78,6 +78,16 @@ struct SignInFixture: Sendable {
         )
     }
 
+    /// A second organization, Globex, with its tenant `globex`, signing in through a generic OpenID Connect
+    /// provider at `issuerURL`.
+    func globexWithOIDC(issuerURL: String) async throws {
+        let globex = try await self.server.directory.client.createOrganization(.init(name: "Globex", adminEmail: "a@globex.example"))
+        _ = try await self.server.directory.client.createTenant(.init(slug: "globex", displayName: "Globex", organizationID: globex.id))
+        _ = try await self.client.setSSOConfiguration(
+            .init(scope: .init(kind: .organizationID(globex.id)), provider: .oidc, clientID: appID, issuerURL: issuerURL, clientSecret: appSecret)
+        )
+    }
+
     func users(_ slug: String = "acme-eu") async throws -> [IdentityV1.User] {
         try await self.client.listUsers(.init(tenantSlug: slug)).users
     }

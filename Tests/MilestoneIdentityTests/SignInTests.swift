@@ -155,12 +155,8 @@ struct SignInTests {
     @Test("a generic OpenID Connect provider: endpoints from its discovery, client_secret_basic, users keyed by issuer and subject")
     func genericOIDC() async throws {
         try await withSignIn { fixture throws in
-            let globex = try await fixture.server.directory.client.createOrganization(.init(name: "Globex", adminEmail: "a@globex.example"))
-            _ = try await fixture.server.directory.client.createTenant(.init(slug: "globex", displayName: "Globex", organizationID: globex.id))
             let issuer = "\(fixture.emulator.authority)/\(tenantGUID)/v2.0"
-            _ = try await fixture.client.setSSOConfiguration(
-                .init(scope: .init(kind: .organizationID(globex.id)), provider: .oidc, clientID: appID, issuerURL: issuer, clientSecret: appSecret)
-            )
+            try await fixture.globexWithOIDC(issuerURL: issuer)
             let completed = try await fixture.signIn("globex")
             #expect(completed.created)
             #expect(completed.user?.issuer == issuer)
@@ -170,6 +166,66 @@ struct SignInTests {
             let start = try #require(URLComponents(string: try await fixture.start("globex").authorizeURL))
             #expect(start.path == "/\(tenantGUID)/oauth2/v2.0/authorize", "from the discovery document")
         }
+    }
+
+    @Test("a discovery document naming another issuer than the configured one is refused before the person leaves")
+    func discoveryNamesAnotherIssuer() async throws {
+        try await withSignIn { fixture throws in
+            // The document under the tenant's domain names the tenant's GUID as its issuer: its tokens would
+            // carry that issuer, not the configured one.
+            let byDomain = "\(fixture.emulator.authority)/contoso.onmicrosoft.com/v2.0"
+            try await fixture.globexWithOIDC(issuerURL: byDomain)
+            let error = await rpcError { try await fixture.start("globex") }
+            #expect(error?.code == .unavailable)
+            #expect(error?.message.contains("names the issuer \"\(fixture.emulator.authority)/\(tenantGUID)/v2.0\", not the configured \(byDomain)") == true, "\(String(describing: error))")
+            #expect(try await fixture.users("globex").isEmpty)
+        }
+    }
+
+    @Test("Entra's multi-tenant issuer template: signs in with a configured GUID, refused for a configured domain")
+    func issuerTemplate() async throws {
+        try await withSignIn { fixture throws in
+            fixture.emulator.serveIssuerTemplate(true)
+            // The fixture's configuration names the directory tenant by GUID: each token's tid is checked.
+            #expect(try await fixture.signIn().created)
+            let acme = try await fixture.server.directory.client.listOrganizations(.init()).organizations[0]
+            _ = try await fixture.client.setSSOConfiguration(
+                .init(scope: .init(kind: .organizationID(acme.id)), provider: .entraID, clientID: appID, directoryTenantID: "contoso.onmicrosoft.com", clientSecret: appSecret)
+            )
+            let error = await rpcError { try await fixture.signIn() }
+            #expect(error?.code == .unavailable)
+            #expect(error?.message.contains("names no directory tenant") == true, "\(String(describing: error))")
+            #expect(try await fixture.sessionCount() == 1)
+        }
+    }
+
+    @Test(
+        "which discovery issuers are the configured provider's",
+        arguments: [
+            // Generic OpenID Connect: identical to the issuer URL, which is kept without a trailing slash.
+            (SSOProvider.oidc, "https://id.example/realms/a", "", "https://id.example/realms/a", true),
+            (.oidc, "https://id.example/realms/a", "", "https://id.example/realms/a/", true),
+            (.oidc, "https://id.example/realms/a", "", "https://id.example/realms/b", false),
+            (.oidc, "https://id.example/realms/a", "", "https://evil.example/realms/a", false),
+            (.oidc, "https://id.example/realms/a", "", "", false),
+            // Entra: the authority, a tenant GUID, /v2.0; the configured GUID when one is configured.
+            (.entraID, "", "aaaaaaaa-1111-2222-3333-444444444444", "https://login.example/aaaaaaaa-1111-2222-3333-444444444444/v2.0", true),
+            (.entraID, "", "AAAAAAAA-1111-2222-3333-444444444444", "https://login.example/aaaaaaaa-1111-2222-3333-444444444444/v2.0", true),
+            (.entraID, "", "aaaaaaaa-1111-2222-3333-444444444444", "https://login.example/bbbbbbbb-1111-2222-3333-444444444444/v2.0", false),
+            (.entraID, "", "contoso.onmicrosoft.com", "https://login.example/bbbbbbbb-1111-2222-3333-444444444444/v2.0", true),
+            (.entraID, "", "contoso.onmicrosoft.com", "https://login.example/contoso.onmicrosoft.com/v2.0", false),
+            (.entraID, "", "contoso.onmicrosoft.com", "https://login.example/{tenantid}/v2.0", false),
+            (.entraID, "", "aaaaaaaa-1111-2222-3333-444444444444", "https://login.example/{tenantid}/v2.0", true),
+            (.entraID, "", "aaaaaaaa-1111-2222-3333-444444444444", "https://evil.example/{tenantid}/v2.0", false),
+            (.entraID, "", "contoso.onmicrosoft.com", "https://evil.example/bbbbbbbb-1111-2222-3333-444444444444/v2.0", false),
+            (.entraID, "", "contoso.onmicrosoft.com", "https://login.example/bbbbbbbb-1111-2222-3333-444444444444/v1.0", false),
+        ]
+    )
+    func issuerOfDiscovery(provider: SSOProvider, issuerURL: String, directoryTenantID: String, issuer: String, accepted: Bool) {
+        let problem = IdentityService.issuerProblem(
+            issuer, provider: provider, issuerURL: issuerURL, directoryTenantID: directoryTenantID, authority: "https://login.example"
+        )
+        #expect((problem == nil) == accepted, "\(issuer): \(problem ?? "accepted")")
     }
 
     @Test("the single-tenant instance signs in on its own redirect URI, with its users apart from tenants'")

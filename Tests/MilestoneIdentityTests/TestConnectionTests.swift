@@ -126,6 +126,19 @@ struct TestConnectionTests {
         }
     }
 
+    @Test("Entra's multi-tenant issuer template: ok for a configured GUID (tokens' tid is checked), failed for a domain")
+    func issuerTemplate() async throws {
+        try await self.withEmulator { emulator in
+            emulator.serveIssuerTemplate(true)
+            let guid = try await self.report(authority: emulator.authority)
+            #expect(guid.ok, "\(guid.steps)")
+            #expect(try self.step(guid, "discovery").detail.contains("multi-tenant template"))
+            let domain = try await self.report(authority: emulator.authority, tenant: "contoso.onmicrosoft.com")
+            #expect(!domain.ok)
+            #expect(try self.step(domain, "discovery").outcome == .failed)
+        }
+    }
+
     @Test("generic OpenID Connect: its own discovery, keys and client credentials")
     func oidc() async throws {
         try await self.withEmulator { emulator in

@@ -94,6 +94,16 @@ struct ConnectionTester: Sendable {
             let prefix = "\(self.authority)/"
             let tenantPart = issuer.hasPrefix(prefix) && issuer.hasSuffix("/v2.0")
                 ? String(issuer.dropFirst(prefix.count).dropLast("/v2.0".count)) : ""
+            if tenantPart == "{tenantid}", SSOValidation.isGUID(settings.directoryTenantID) {
+                // A multi-tenant document: each token's `tid` is checked against the configured GUID.
+                return Discovery(
+                    step: ConnectionStep(
+                        name: name, outcome: .ok,
+                        detail: "the issuer is Entra's multi-tenant template \(issuer); tokens must name tenant \(settings.directoryTenantID)"
+                    ),
+                    jwksURI: jwks, tokenEndpoint: token
+                )
+            }
             guard SSOValidation.isGUID(tenantPart) else {
                 return Discovery(
                     step: ConnectionStep(

@@ -89,7 +89,7 @@ extension IdentityService {
         case .entraID:
             endpoint = "\(self.configuration.entraAuthority)/\(settings.directoryTenantID)/oauth2/v2.0/authorize"
         case .oidc:
-            endpoint = try await self.providers.metadata(at: Self.discoveryURL(settings, authority: self.configuration.entraAuthority), now: now).authorizationEndpoint
+            endpoint = try await self.providerMetadata(settings, now: now, logger: logger).authorizationEndpoint
         }
         var query: [(String, String)] = [
             ("client_id", settings.clientID), ("response_type", "code"), ("response_mode", "query"),
@@ -159,7 +159,7 @@ extension IdentityService {
             secret = try await self.store.clientSecret(settings.scope)
         }
         let providerStarted = clock.now
-        let metadata = try await self.providers.metadata(at: Self.discoveryURL(settings, authority: self.configuration.entraAuthority), now: now)
+        let metadata = try await self.providerMetadata(settings, now: now, logger: logger)
         let idToken = try await self.redeem(code: callback.code, metadata: metadata, settings: settings, secret: secret, pending: pending)
         atProvider += clock.now - providerStarted
         let identity: VerifiedIdentity
@@ -310,6 +310,63 @@ extension IdentityService {
                 : "Your organization has not configured single sign-on for tenant \(tenantSlug).",
             fix: "Ask your administrator to configure Microsoft Entra ID sign-in (milestone sso set)."
         )
+    }
+
+    /// The discovery document of `settings`' identity provider, refused when it names another issuer than
+    /// the configured one: its signing keys and endpoints are then not the configured provider's to trust.
+    private func providerMetadata(_ settings: SSOSettings, now: Int64, logger: Logger) async throws(SignInError) -> ProviderMetadata {
+        let authority = self.configuration.entraAuthority
+        let metadata = try await self.providers.metadata(at: Self.discoveryURL(settings, authority: authority), now: now)
+        if let problem = Self.issuerProblem(
+            metadata.issuer, provider: settings.provider, issuerURL: settings.issuerURL, directoryTenantID: settings.directoryTenantID, authority: authority
+        ) {
+            logger.warning("sign-in refused: the discovery document names another issuer", metadata: ["problem": "\(problem)"])
+            throw SignInError(
+                .providerUnavailable, "The identity provider's discovery document \(problem).",
+                fix: "An administrator should run Test Connection: the issuer URL (or directory tenant) must be exactly the identity provider's."
+            )
+        }
+        return metadata
+    }
+
+    /// Why a discovery document's `issuer` is not the configured provider's, or nil. Generic OpenID Connect:
+    /// identical to the issuer URL the document was fetched under (OpenID Connect Discovery 4.3; with or
+    /// without a trailing slash, as the URL is kept without one). Entra: the authority, a directory tenant's
+    /// GUID and `/v2.0` — the configured GUID, when a GUID is configured; or Entra's `{tenantid}` template
+    /// when a GUID is configured (each token's `tid` is then checked against it).
+    static func issuerProblem(
+        _ issuer: String,
+        provider: SSOProvider,
+        issuerURL: String,
+        directoryTenantID: String,
+        authority: String
+    ) -> String? {
+        let shown = "\"\(issuer.prefix(200))\""
+        switch provider {
+        case .oidc:
+            guard issuer == issuerURL || issuer == issuerURL + "/" else {
+                return "names the issuer \(shown), not the configured \(issuerURL)"
+            }
+            return nil
+        case .entraID:
+            let prefix = "\(authority)/"
+            let suffix = "/v2.0"
+            let tenant = issuer.hasPrefix(prefix) && issuer.hasSuffix(suffix) && issuer.count > prefix.count + suffix.count
+                ? String(issuer.dropFirst(prefix.count).dropLast(suffix.count)) : ""
+            if tenant == "{tenantid}" {
+                // A multi-tenant document: tokens then name their tenant in `tid`, which only a configured
+                // GUID can be checked against.
+                return SSOValidation.isGUID(directoryTenantID)
+                    ? nil : "names no directory tenant (\(shown)) to check \(directoryTenantID) against: configure the tenant's GUID"
+            }
+            guard SSOValidation.isGUID(tenant) else {
+                return "names the issuer \(shown), not \(authority)/{directory tenant id}/v2.0"
+            }
+            if SSOValidation.isGUID(directoryTenantID), tenant.lowercased() != directoryTenantID.lowercased() {
+                return "names the directory tenant \(tenant), not the configured \(directoryTenantID)"
+            }
+            return nil
+        }
     }
 
     /// Where a configuration's discovery document is.
