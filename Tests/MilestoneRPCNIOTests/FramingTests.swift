@@ -127,6 +127,17 @@ struct FramingTests {
         }
     }
 
+    @Test("a metadata string holding NUL fails its call before it is sent (not cut short); the connection goes on")
+    func nulInClientMetadata() async throws {
+        try await withTestServer(services: [EchoService()], configuration: .unauthenticated, logger: testLogger) { test throws in
+            var options = CallOptions()
+            options.metadata["x-note"] = "before\0after"
+            let code = await statusCode { try await test.client.unary(TestingV1.Echo.echo, echoRequest(text: "hidden"), options: options) }
+            #expect(code == .invalidArgument)
+            #expect(try await test.client.unary(TestingV1.Echo.echo, echoRequest(text: "ok")).text == "ok")
+        }
+    }
+
     @Test("garbage closes that connection with GoAway while other connections keep being served")
     func garbage() async throws {
         try await withTestServer(services: [EchoService()], configuration: .unauthenticated, logger: testLogger) { test throws in
