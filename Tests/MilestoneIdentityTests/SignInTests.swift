@@ -337,6 +337,12 @@ struct IDTokenRefusalTests {
             $0["azp"] = "someone-else"
         }),
         Forgery(name: "not a JWT", reason: "not a signed JWT") { _ in "not.a-jwt" },
+        Forgery(name: "a critical header extension", reason: "critical (crit)") { minting in
+            var header = minting.header
+            header["crit"] = ["https://example.invalid/must-understand"]
+            header["https://example.invalid/must-understand"] = true
+            return EntraEmulator.compact(header: header, claims: minting.claims, sign: minting.sign)
+        },
     ]
 
     @Test("refused with a clear error; no user or session created", arguments: forgeries)

@@ -27,6 +27,8 @@ struct IDToken: Sendable {
         }
         guard let signature = Base64URL.decode(String(parts[2])) else { throw .malformed("has a signature that is not base64url") }
         guard case .string(let algorithm)? = header["alg"] else { throw .malformed("names no algorithm") }
+        // RFC 7515 4.1.11: extensions marked critical must be understood, and none is.
+        guard header["crit"] == nil else { throw .malformed("marks header extensions critical (crit), which this service does not understand") }
         var keyID: String?
         if case .string(let kid)? = header["kid"] { keyID = kid }
         self.header = Header(algorithm: algorithm, keyID: keyID)
