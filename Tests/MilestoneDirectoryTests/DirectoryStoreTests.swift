@@ -7,6 +7,7 @@ import MilestoneRPC
 import MilestoneStorage
 import Synchronization
 import MilestoneTesting
+import MilestoneWire
 import Testing
 
 @Suite("Directory store (in-memory SQLite)", .timeLimit(.minutes(1)))
@@ -256,6 +257,48 @@ struct DirectoryStoreTests {
         #expect(rest.nextPageToken == nil)
         let all = try await store.listOrganizations(pageSize: 0, pageToken: "", namePrefix: "", logger: storeLogger)
         #expect(all.items.map(\.record.name) == ["Acme", "Alpha", "alpine", "beta", "gamma"], "by name, case-insensitively")
+    }
+
+    @Test("organization pages stop before their size would pass the limit, so that a page of large organizations fits in a frame")
+    func organizationPagesBySize() async throws {
+        let database = try DirectoryDatabase.inMemory()
+        let filler = DirectoryStore(database: database)
+        var organizations: [String] = []
+        for index in 0..<5 {
+            let id = try await filler.createOrganization(name: "Org \(index)", adminEmail: "a@x.example", logger: storeLogger).record.id
+            for tenant in 0..<30 {
+                _ = try await filler.createTenant(slug: "o\(index)-t\(tenant)", displayName: "T", organizationID: id, logger: storeLogger)
+            }
+            organizations.append(id)
+        }
+        let one = try await filler.organization(id: organizations[0], logger: storeLogger)
+        // The bound is never below the organization's encoded size in a list (its entry's tag and length included).
+        let encoded = try DirectoryV1.ListOrganizationsResponse(organizations: [DirectoryV1.Organization(one)]).wireBytes().count
+        let bound = DirectoryStore.encodedSizeBound(one.record, tenantIDs: one.tenantIDs)
+        #expect(bound >= encoded)
+        #expect(bound <= encoded + 64 + 4 * one.tenantIDs.count)
+
+        // Room for two organizations a page: 2, 2, 1, each once, in order.
+        let store = DirectoryStore(database: database, organizationPageBytes: 2 * bound + bound / 2)
+        var sizes: [Int] = []
+        var listed: [String] = []
+        var token = ""
+        repeat {
+            let page = try await store.listOrganizations(pageSize: 500, pageToken: token, namePrefix: "", logger: storeLogger)
+            sizes.append(page.items.count)
+            listed += page.items.map(\.record.id)
+            #expect(page.items.allSatisfy { $0.tenantIDs.count == 30 })
+            token = page.nextPageToken ?? ""
+        } while !token.isEmpty
+        #expect(sizes == [2, 2, 1])
+        #expect(listed == organizations)
+        // An organization larger than the limit alone still makes a page (the list always moves on).
+        let tight = DirectoryStore(database: database, organizationPageBytes: 10)
+        let first = try await tight.listOrganizations(pageSize: 500, pageToken: "", namePrefix: "", logger: storeLogger)
+        #expect(first.items.map(\.record.id) == [organizations[0]])
+        #expect(first.nextPageToken != nil)
+        // The default holds a full page of these.
+        #expect(try await filler.listOrganizations(pageSize: 500, pageToken: "", namePrefix: "", logger: storeLogger).items.count == 5)
     }
 
     @Test("data survives closing and reopening the database file")

@@ -14,10 +14,22 @@ struct DirectoryStore: Sendable {
     let database: DirectoryDatabase
     /// Microseconds since 1970 (injectable for tests).
     let now: @Sendable () -> Int64
+    /// The most bytes of organizations one page of ``listOrganizations(pageSize:pageToken:namePrefix:logger:)``
+    /// holds (about: their encoded size), so that a page of large organizations still fits in one frame
+    /// (4 MiB by default): a page then holds fewer organizations than asked, and a next page token.
+    let organizationPageBytes: Int
 
-    init(database: DirectoryDatabase, now: @escaping @Sendable () -> Int64 = DirectoryStore.systemNow) {
+    /// 1 MiB: 500 organizations of 80 tenants each, or one of 40,000.
+    static let defaultOrganizationPageBytes = 1 << 20
+
+    init(
+        database: DirectoryDatabase,
+        now: @escaping @Sendable () -> Int64 = DirectoryStore.systemNow,
+        organizationPageBytes: Int = DirectoryStore.defaultOrganizationPageBytes
+    ) {
         self.database = database
         self.now = now
+        self.organizationPageBytes = organizationPageBytes
     }
 
     static let systemNow: @Sendable () -> Int64 = {
@@ -69,11 +81,29 @@ struct DirectoryStore: Sendable {
                 sql: "SELECT * FROM organization \(filter) ORDER BY name_key, id LIMIT ?",
                 arguments: arguments + [limit + 1]
             )
-            let page = Array(records.prefix(limit))
+            var page = Array(records.prefix(limit))
             let tenants = try Self.tenantIDs(db, organizationIDs: page.map(\.id))
-            let next = records.count > limit ? page.last.map { PageToken(sortKey: $0.nameKey, id: $0.id).encoded(key: self.database.pageTokenKey) } : nil
+            // Cut where the page would pass its size (always at least one organization).
+            var bytes = 0
+            var fitting = 0
+            for record in page {
+                bytes += Self.encodedSizeBound(record, tenantIDs: tenants[record.id] ?? [])
+                if fitting > 0, bytes > self.organizationPageBytes { break }
+                fitting += 1
+            }
+            let cut = fitting < page.count
+            page.removeLast(page.count - fitting)
+            let next = cut || records.count > limit
+                ? page.last.map { PageToken(sortKey: $0.nameKey, id: $0.id).encoded(key: self.database.pageTokenKey) } : nil
             return Page(items: page.map { OrganizationSnapshot(record: $0, tenantIDs: tenants[$0.id] ?? []) }, nextPageToken: next)
         }
+    }
+
+    /// At least the size of an organization's `Organization` message in a list: its strings, each tenant id
+    /// with its tag and length, and 64 bytes for the rest (timestamps, version, tags, the entry's length).
+    static func encodedSizeBound(_ record: OrganizationRecord, tenantIDs: [String]) -> Int {
+        64 + record.id.utf8.count + record.name.utf8.count + record.adminEmail.utf8.count
+            + tenantIDs.reduce(0) { $0 + $1.utf8.count + 6 }
     }
 
     func updateOrganization(id: String, name: String?, adminEmail: String?, expectedVersion: UInt64, idempotency: IdempotencyKey? = nil, logger: Logger) async throws -> OrganizationSnapshot {
