@@ -19,7 +19,7 @@ struct DirectoryStore: Sendable {
     /// (4 MiB by default): a page then holds fewer organizations than asked, and a next page token.
     let organizationPageBytes: Int
 
-    /// 1 MiB: 500 organizations of 80 tenants each, or one of 40,000.
+    /// 1 MiB: a full page of 500 organizations of about 60 tenants each, or one of about 34,000.
     static let defaultOrganizationPageBytes = 1 << 20
 
     init(
