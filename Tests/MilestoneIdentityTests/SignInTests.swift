@@ -228,6 +228,19 @@ struct SignInTests {
         #expect((problem == nil) == accepted, "\(issuer): \(problem ?? "accepted")")
     }
 
+    @Test("form and query values are percent-encoded byte by byte: letters beyond ASCII too, so URLs stay ASCII")
+    func percentEncoding() async throws {
+        #expect(HTTPClient.formComponent("josé 日+/~a-Z_0.") == "jos%C3%A9%20%E6%97%A5%2B%2F~a-Z_0.")
+        try await withSignIn { fixture throws in
+            let hint = "josé@例え.example"
+            let started = try await fixture.client.startLogin(.init(tenantSlug: "acme-eu", loginHint: hint))
+            #expect(started.authorizeURL.utf8.allSatisfy { $0 < 0x80 }, "\(started.authorizeURL)")
+            #expect(started.authorizeURL.contains("login_hint=jos%C3%A9%40%E4%BE%8B%E3%81%88.example"))
+            let url = try #require(URLComponents(string: started.authorizeURL))
+            #expect(url.queryItems?.first { $0.name == "login_hint" }?.value == hint)
+        }
+    }
+
     @Test("the single-tenant instance signs in on its own redirect URI, with its users apart from tenants'")
     func instanceSignIn() async throws {
         try await withSignIn { fixture throws in
