@@ -222,10 +222,9 @@ struct SignInTests {
         ]
     )
     func issuerOfDiscovery(provider: SSOProvider, issuerURL: String, directoryTenantID: String, issuer: String, accepted: Bool) {
-        let problem = IdentityService.issuerProblem(
-            issuer, provider: provider, issuerURL: issuerURL, directoryTenantID: directoryTenantID, authority: "https://login.example"
-        )
-        #expect((problem == nil) == accepted, "\(issuer): \(problem ?? "accepted")")
+        let verdict = DiscoveredIssuer(issuer, provider: provider, issuerURL: issuerURL, directoryTenantID: directoryTenantID, authority: "https://login.example")
+        let refused = if case .refused = verdict { true } else { false }
+        #expect(refused != accepted, "\(issuer): \(verdict)")
     }
 
     @Test("form and query values are percent-encoded byte by byte: letters beyond ASCII too, so URLs stay ASCII")

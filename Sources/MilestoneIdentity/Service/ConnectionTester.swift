@@ -89,57 +89,24 @@ struct ConnectionTester: Sendable {
                 jwksURI: nil, tokenEndpoint: nil
             )
         }
-        switch settings.provider {
-        case .entraID:
-            let prefix = "\(self.authority)/"
-            let tenantPart = issuer.hasPrefix(prefix) && issuer.hasSuffix("/v2.0")
-                ? String(issuer.dropFirst(prefix.count).dropLast("/v2.0".count)) : ""
-            if tenantPart == "{tenantid}", SSOValidation.isGUID(settings.directoryTenantID) {
-                // A multi-tenant document: each token's `tid` is checked against the configured GUID.
-                return Discovery(
-                    step: ConnectionStep(
-                        name: name, outcome: .ok,
-                        detail: "the issuer is Entra's multi-tenant template \(issuer); tokens must name tenant \(settings.directoryTenantID)"
-                    ),
-                    jwksURI: jwks, tokenEndpoint: token
-                )
-            }
-            guard SSOValidation.isGUID(tenantPart) else {
-                return Discovery(
-                    step: ConnectionStep(
-                        name: name, outcome: .failed, detail: "the issuer \"\(issuer)\" is not \(self.authority)/{tenant id}/v2.0",
-                        fix: "check the Entra authority (MILESTONE_ENTRA_AUTHORITY) and the directory tenant id"
-                    ),
-                    jwksURI: nil, tokenEndpoint: nil
-                )
-            }
-            if SSOValidation.isGUID(settings.directoryTenantID), tenantPart.lowercased() != settings.directoryTenantID {
-                return Discovery(
-                    step: ConnectionStep(
-                        name: name, outcome: .failed,
-                        detail: "the issuer names tenant \(tenantPart), not the configured \(settings.directoryTenantID)",
-                        fix: "copy the Directory (tenant) ID from Entra ID > Overview"
-                    ),
-                    jwksURI: nil, tokenEndpoint: nil
-                )
-            }
-            let named = SSOValidation.isGUID(settings.directoryTenantID) ? "" : " (\(settings.directoryTenantID) is tenant \(tenantPart))"
+        let detail: String
+        switch DiscoveredIssuer(
+            issuer, provider: settings.provider, issuerURL: settings.issuerURL, directoryTenantID: settings.directoryTenantID, authority: self.authority
+        ) {
+        case .refused(let problem, let fix):
             return Discovery(
-                step: ConnectionStep(name: name, outcome: .ok, detail: "the directory tenant exists; issuer \(issuer)\(named)"),
-                jwksURI: jwks, tokenEndpoint: token
+                step: ConnectionStep(name: name, outcome: .failed, detail: "the discovery document \(problem)", fix: fix),
+                jwksURI: nil, tokenEndpoint: nil
             )
-        case .oidc:
-            guard issuer == settings.issuerURL || issuer == settings.issuerURL + "/" else {
-                return Discovery(
-                    step: ConnectionStep(
-                        name: name, outcome: .failed, detail: "the discovery document's issuer is \"\(issuer)\", not \"\(settings.issuerURL)\"",
-                        fix: "set the issuer URL exactly as the provider's discovery document states it"
-                    ),
-                    jwksURI: nil, tokenEndpoint: nil
-                )
-            }
-            return Discovery(step: ConnectionStep(name: name, outcome: .ok, detail: "the provider answers as \(issuer)"), jwksURI: jwks, tokenEndpoint: token)
+        case .configuredIssuer:
+            detail = "the provider answers as \(issuer)"
+        case .entraTemplate:
+            detail = "the issuer is Entra's multi-tenant template \(issuer); tokens must name tenant \(settings.directoryTenantID)"
+        case .entraTenant(let tenant):
+            let named = SSOValidation.isGUID(settings.directoryTenantID) ? "" : " (\(settings.directoryTenantID) is tenant \(tenant))"
+            detail = "the directory tenant exists; issuer \(issuer)\(named)"
         }
+        return Discovery(step: ConnectionStep(name: name, outcome: .ok, detail: detail), jwksURI: jwks, tokenEndpoint: token)
     }
 
     private func signingKeys(_ url: String) async -> ConnectionStep {

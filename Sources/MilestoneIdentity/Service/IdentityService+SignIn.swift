@@ -89,7 +89,7 @@ extension IdentityService {
         case .entraID:
             endpoint = "\(self.configuration.entraAuthority)/\(settings.directoryTenantID)/oauth2/v2.0/authorize"
         case .oidc:
-            endpoint = try await self.providerMetadata(settings, now: now, logger: logger).authorizationEndpoint
+            endpoint = try await self.providerMetadata(settings, now: now, logger: logger).metadata.authorizationEndpoint
         }
         var query: [(String, String)] = [
             ("client_id", settings.clientID), ("response_type", "code"), ("response_mode", "query"),
@@ -159,7 +159,7 @@ extension IdentityService {
             secret = try await self.store.clientSecret(settings.scope)
         }
         let providerStarted = clock.now
-        let metadata = try await self.providerMetadata(settings, now: now, logger: logger)
+        let (metadata, discovered) = try await self.providerMetadata(settings, now: now, logger: logger)
         let idToken = try await self.redeem(code: callback.code, metadata: metadata, settings: settings, secret: secret, pending: pending)
         atProvider += clock.now - providerStarted
         let identity: VerifiedIdentity
@@ -168,7 +168,7 @@ extension IdentityService {
                 idToken, jwksURI: metadata.jwksURI,
                 expecting: IDTokenExpectations(
                     provider: settings.provider, issuer: metadata.issuer, clientID: settings.clientID, nonce: pending.nonce,
-                    directoryTenantID: settings.provider == .entraID ? Self.directoryTenantGUID(settings, issuer: metadata.issuer) : nil
+                    directoryTenantID: discovered.directoryTenant
                 ),
                 now: now
             )
@@ -314,59 +314,24 @@ extension IdentityService {
 
     /// The discovery document of `settings`' identity provider, refused when it names another issuer than
     /// the configured one: its signing keys and endpoints are then not the configured provider's to trust.
-    private func providerMetadata(_ settings: SSOSettings, now: Int64, logger: Logger) async throws(SignInError) -> ProviderMetadata {
+    private func providerMetadata(
+        _ settings: SSOSettings,
+        now: Int64,
+        logger: Logger
+    ) async throws(SignInError) -> (metadata: ProviderMetadata, discovered: DiscoveredIssuer) {
         let authority = self.configuration.entraAuthority
         let metadata = try await self.providers.metadata(at: Self.discoveryURL(settings, authority: authority), now: now)
-        if let problem = Self.issuerProblem(
+        let discovered = DiscoveredIssuer(
             metadata.issuer, provider: settings.provider, issuerURL: settings.issuerURL, directoryTenantID: settings.directoryTenantID, authority: authority
-        ) {
+        )
+        if case .refused(let problem, _) = discovered {
             logger.warning("sign-in refused: the discovery document names another issuer", metadata: ["problem": "\(problem)"])
             throw SignInError(
                 .providerUnavailable, "The identity provider's discovery document \(problem).",
                 fix: "An administrator should run Test Connection: the issuer URL (or directory tenant) must be exactly the identity provider's."
             )
         }
-        return metadata
-    }
-
-    /// Why a discovery document's `issuer` is not the configured provider's, or nil. Generic OpenID Connect:
-    /// identical to the issuer URL the document was fetched under (OpenID Connect Discovery 4.3; with or
-    /// without a trailing slash, as the URL is kept without one). Entra: the authority, a directory tenant's
-    /// GUID and `/v2.0` — the configured GUID, when a GUID is configured; or Entra's `{tenantid}` template
-    /// when a GUID is configured (each token's `tid` is then checked against it).
-    static func issuerProblem(
-        _ issuer: String,
-        provider: SSOProvider,
-        issuerURL: String,
-        directoryTenantID: String,
-        authority: String
-    ) -> String? {
-        let shown = "\"\(issuer.prefix(200))\""
-        switch provider {
-        case .oidc:
-            guard issuer == issuerURL || issuer == issuerURL + "/" else {
-                return "names the issuer \(shown), not the configured \(issuerURL)"
-            }
-            return nil
-        case .entraID:
-            let prefix = "\(authority)/"
-            let suffix = "/v2.0"
-            let tenant = issuer.hasPrefix(prefix) && issuer.hasSuffix(suffix) && issuer.count > prefix.count + suffix.count
-                ? String(issuer.dropFirst(prefix.count).dropLast(suffix.count)) : ""
-            if tenant == "{tenantid}" {
-                // A multi-tenant document: tokens then name their tenant in `tid`, which only a configured
-                // GUID can be checked against.
-                return SSOValidation.isGUID(directoryTenantID)
-                    ? nil : "names no directory tenant (\(shown)) to check \(directoryTenantID) against: configure the tenant's GUID"
-            }
-            guard SSOValidation.isGUID(tenant) else {
-                return "names the issuer \(shown), not \(authority)/{directory tenant id}/v2.0"
-            }
-            if SSOValidation.isGUID(directoryTenantID), tenant.lowercased() != directoryTenantID.lowercased() {
-                return "names the directory tenant \(tenant), not the configured \(directoryTenantID)"
-            }
-            return nil
-        }
+        return (metadata, discovered)
     }
 
     /// Where a configuration's discovery document is.
@@ -375,14 +340,6 @@ extension IdentityService {
         case .entraID: "\(authority)/\(settings.directoryTenantID)/v2.0/.well-known/openid-configuration"
         case .oidc: (settings.issuerURL.hasSuffix("/") ? String(settings.issuerURL.dropLast()) : settings.issuerURL) + "/.well-known/openid-configuration"
         }
-    }
-
-    /// The GUID a token's `tid` must equal: the configured one, or for a configured domain the one in the
-    /// discovery document's issuer (`…/{guid}/v2.0`).
-    static func directoryTenantGUID(_ settings: SSOSettings, issuer: String) -> String? {
-        if UUID(uuidString: settings.directoryTenantID) != nil { return settings.directoryTenantID.lowercased() }
-        let parts = URL(string: issuer)?.pathComponents.filter { $0 != "/" } ?? []
-        return parts.first.flatMap { UUID(uuidString: $0) != nil ? $0.lowercased() : nil }
     }
 
     /// An error the identity provider sent to the callback (or the token endpoint), in words.
